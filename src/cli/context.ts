@@ -1,0 +1,64 @@
+import { AuditTrail } from '../core/audit';
+import { loadProjectSettings, type ProjectSettings } from '../core/config';
+import { parseTarget, type Target } from '../core/connection';
+import { MutxError } from '../core/errors';
+import { currentOperator, type Operator } from '../core/identity';
+import type { CoreContext } from '../core/migrations/operations';
+import { readPreferences } from './prefs';
+
+export interface GlobalOptions {
+  databaseUrl?: string;
+  env?: string;
+  migrations?: string;
+  json?: boolean;
+  debug?: boolean;
+}
+
+export function settingsFrom(options: GlobalOptions): ProjectSettings {
+  return loadProjectSettings({ migrationsDir: options.migrations });
+}
+
+export async function operatorFrom(): Promise<Operator> {
+  const operator = currentOperator();
+  if (!process.env.MUTX_OPERATOR) {
+    const prefs = await readPreferences();
+    if (prefs.operator) operator.name = prefs.operator;
+  }
+  return operator;
+}
+
+/**
+ * Which database: --database-url, else --env NAME (its url_env variable), else DATABASE_URL,
+ * else the default environment (project settings, then operator preference).
+ */
+export async function targetFrom(options: GlobalOptions, settings: ProjectSettings): Promise<Target> {
+  const sslFromEnv = process.env.DATABASE_SSL_MODE || undefined;
+  if (options.databaseUrl) return parseTarget({ url: options.databaseUrl, sslMode: sslFromEnv });
+  let envName = options.env;
+  if (!envName && !process.env.DATABASE_URL) {
+    envName = settings.default_environment ?? (await readPreferences()).defaultEnvironment;
+  }
+  if (envName) {
+    const environment = settings.environments[envName];
+    if (!environment) {
+      const known = Object.keys(settings.environments);
+      throw new MutxError('config', `unknown environment "${envName.slice(0, 40)}"${settings.file ? ` in ${settings.file}` : ' (no mutx-ops.yaml found)'}`, {
+        hint: known.length ? `known environments: ${known.join(', ')}` : 'define it under environments: in mutx-ops.yaml',
+      });
+    }
+    const url = process.env[environment.url_env];
+    if (!url) {
+      throw new MutxError('config', `environment "${envName}" reads its URL from $${environment.url_env}, which is not set`, { hint: `export ${environment.url_env}=postgresql://…` });
+    }
+    return parseTarget({ url, sslMode: sslFromEnv ?? environment.ssl_mode, environment: envName, protected: environment.protected });
+  }
+  if (process.env.DATABASE_URL) return parseTarget({ url: process.env.DATABASE_URL, sslMode: sslFromEnv });
+  throw new MutxError('config', 'no database given', { hint: 'set DATABASE_URL, pass --database-url URL, or --env NAME from mutx-ops.yaml' });
+}
+
+export async function coreContextFrom(options: GlobalOptions, extra: Partial<CoreContext> = {}): Promise<CoreContext> {
+  const settings = settingsFrom(options);
+  const operator = await operatorFrom();
+  const target = await targetFrom(options, settings);
+  return { settings, target, operator, audit: new AuditTrail(settings.auditPath, operator), ...extra };
+}

@@ -1,0 +1,47 @@
+import { redactSecrets } from '../core/connection';
+import { ExitCode, MutxError, oneLine } from '../core/errors';
+
+/** Where a command writes: results on stdout (JSON with --json), progress and errors on stderr. */
+export class Output {
+  constructor(readonly json: boolean) {}
+
+  /** The command's result: human text, or the JSON document with --json. */
+  result(value: unknown, human: () => string | string[]): void {
+    if (this.json) {
+      process.stdout.write(`${JSON.stringify(value, jsonReplacer)}\n`);
+      return;
+    }
+    const text = human();
+    const lines = Array.isArray(text) ? text : [text];
+    if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+  }
+
+  /** A progress line (never on stdout, which belongs to the result). */
+  progress(line: string): void {
+    if (!this.json) process.stderr.write(`${redactSecrets(line)}\n`);
+  }
+
+  error(error: unknown, debug: boolean): number {
+    const exitCode = error instanceof MutxError ? error.exitCode : ExitCode.failed;
+    const line = redactSecrets(error instanceof MutxError ? oneLine(error) : `internal error: ${oneLine(error)}`);
+    process.stderr.write(`mutx-ops: ${line}\n`);
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${redactSecrets(error.stack)}\n`);
+    if (!debug && !(error instanceof MutxError)) process.stderr.write('mutx-ops: run again with --debug for the stack trace\n');
+    if (this.json) {
+      const body = error instanceof MutxError ? { kind: error.kind, message: error.message, hint: error.hint, details: error.details } : { kind: 'internal', message: oneLine(error) };
+      process.stdout.write(`${JSON.stringify({ ok: false, exitCode, error: body }, jsonReplacer)}\n`);
+    }
+    return exitCode;
+  }
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'string') return redactSecrets(value);
+  return value;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}

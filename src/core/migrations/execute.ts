@@ -1,0 +1,405 @@
+import type pg from 'pg';
+import { connect, type Target } from '../connection';
+import { ExitCode, MutxError } from '../errors';
+import type { Operator } from '../identity';
+import { delay } from './lock';
+import type { Plan, PlanStep } from './plan';
+import { splitSqlStatements, type SqlStatement } from './sqlSplit';
+import { ledgerInsertSql, versionUpdateSql, type LedgerEntry, type VersionTableNames } from './versionTable';
+
+export interface Blocker {
+  pid: number;
+  applicationName: string;
+  state: string | null;
+  xactStart: Date | null;
+  query: string;
+}
+
+export type MigrationEvent =
+  | { type: 'lock-waiting'; holder?: string; waitedMs: number }
+  | { type: 'lock-acquired' }
+  | { type: 'plan'; direction: Plan['direction']; steps: { revision: string; message: string }[] }
+  | { type: 'step-started'; index: number; total: number; revision: string; direction: Plan['direction']; message: string }
+  | { type: 'blocked'; revision: string; blockers: Blocker[] }
+  | { type: 'retry'; revision: string; attempt: number; of: number; delayMs: number; reason: string }
+  | { type: 'verified'; revision: string }
+  | { type: 'step-finished'; index: number; total: number; revision: string; direction: Plan['direction']; durationMs: number }
+  | { type: 'step-failed'; index: number; total: number; revision: string; direction: Plan['direction']; error: string };
+
+export interface ExecuteOptions {
+  client: pg.Client;
+  target: Target;
+  operator: Operator;
+  names: VersionTableNames;
+  lockTimeoutSeconds: number;
+  lockRetries: number;
+  /** Wall-clock limit for the whole plan, enforced on the server (exit 124 when it expires). */
+  deadline?: number;
+  singleTransaction?: boolean;
+  signal?: AbortSignal;
+  runId?: string;
+  auditOpId?: string;
+  connectTimeoutSeconds?: number;
+  onEvent?: (event: MigrationEvent) => void;
+}
+
+export interface AppliedStep {
+  revision: string;
+  direction: Plan['direction'];
+  durationMs: number;
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
+const QUERY_CANCELED = '57014';
+
+/** Why the current statement stopped, when we stopped it. */
+type StopReason = 'timeout' | 'cancelled';
+
+interface PgError extends Error {
+  code?: string;
+  position?: string;
+}
+
+class StepFailure extends Error {
+  constructor(
+    override readonly cause: PgError | MutxError,
+    readonly statement: SqlStatement | undefined,
+    readonly section: 'upgrade' | 'downgrade' | 'verify',
+  ) {
+    super(cause.message);
+  }
+}
+
+/**
+ * Runs a plan: each migration in its own transaction together with its version-table and
+ * ledger rows (or all in one with singleTransaction); non-transactional files statement by
+ * statement outside a transaction. Lock timeouts are retried with backoff; the deadline and
+ * cancellation stop the running statement on the server with pg_cancel_backend.
+ */
+export class PlanExecutor {
+  private control?: pg.Client;
+  private controlPending?: Promise<pg.Client | undefined>;
+  private stopReason?: StopReason;
+  private statementStartedAt?: number;
+  private currentRevision = '';
+  private lastBlockers: Blocker[] = [];
+  private watchTimer?: NodeJS.Timeout;
+  private deadlineTimer?: NodeJS.Timeout;
+  private polling = false;
+
+  constructor(private readonly options: ExecuteOptions) {}
+
+  async run(plan: Plan): Promise<AppliedStep[]> {
+    const { options } = this;
+    const done: AppliedStep[] = [];
+    const onAbort = () => this.stop('cancelled');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) this.stopReason = 'cancelled';
+    if (options.deadline !== undefined) {
+      this.deadlineTimer = setTimeout(() => this.stop('timeout'), Math.max(0, options.deadline - Date.now()));
+    }
+    this.watchTimer = setInterval(() => void this.pollBlockers(), 300);
+    try {
+      await options.client.query(`SET lock_timeout = '${Math.round(options.lockTimeoutSeconds * 1000)}ms'`);
+      if (options.singleTransaction) {
+        if (plan.steps.some((step) => !step.migration.transactional)) {
+          const offender = plan.steps.find((step) => !step.migration.transactional)!;
+          throw new MutxError('usage', `--single-transaction: ${offender.migration.file} is marked transactional: false and cannot run inside a transaction`, {
+            hint: 'run without --single-transaction, or stop before that revision',
+          });
+        }
+        await this.withLockRetries(plan.steps[0]?.migration.revision ?? '', async () => {
+          done.length = 0;
+          await this.query('BEGIN');
+          try {
+            for (const [index, step] of plan.steps.entries()) {
+              done.push(await this.runStep(step, index, plan.steps.length, 'inside'));
+            }
+            await this.query('COMMIT');
+          } catch (error) {
+            await this.rollbackQuietly();
+            throw error;
+          }
+        });
+      } else {
+        for (const [index, step] of plan.steps.entries()) {
+          done.push(await this.runStep(step, index, plan.steps.length, step.migration.transactional ? 'own' : 'none'));
+        }
+      }
+      return done;
+    } catch (error) {
+      throw this.withProgress(error, done);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      clearTimeout(this.deadlineTimer);
+      clearInterval(this.watchTimer);
+      await this.control?.end().catch(() => {});
+    }
+  }
+
+  /** Stops the statement running now, on the server. */
+  stop(reason: StopReason): void {
+    this.stopReason ??= reason;
+    void this.cancelBackend();
+  }
+
+  private async runStep(step: PlanStep, index: number, total: number, transaction: 'own' | 'inside' | 'none'): Promise<AppliedStep> {
+    const { options } = this;
+    const { migration, direction } = step;
+    this.currentRevision = migration.revision;
+    options.onEvent?.({ type: 'step-started', index, total, revision: migration.revision, direction, message: migration.message });
+    const startedAt = new Date();
+    const section = direction === 'upgrade' ? migration.upgrade : migration.downgrade;
+    const statements = splitSqlStatements(section.sql);
+    const bookkeeping = () => [
+      ...versionUpdateSql(options.names, step.headsBefore, step.headsAfter),
+      ledgerInsertSql(options.names, this.ledgerEntry(step, startedAt, direction === 'upgrade' ? 'applied' : 'reverted')),
+    ];
+    try {
+      if (transaction === 'none') {
+        let from = 0;
+        await this.withLockRetries(migration.revision, async () => {
+          // Statements before a lock timeout are committed; resume at the one that timed out.
+          for (; from < statements.length; from++) await this.runStatement(statements[from]!, direction);
+        });
+        if (direction === 'upgrade' && migration.verify) {
+          try {
+            await this.runVerify(step);
+          } catch (error) {
+            await this.revertNonTransactional(step);
+            throw error;
+          }
+        }
+        await this.query('BEGIN');
+        try {
+          for (const sql of bookkeeping()) await this.query(sql);
+          await this.query('COMMIT');
+        } catch (error) {
+          await this.rollbackQuietly();
+          throw error;
+        }
+      } else {
+        const body = async () => {
+          for (const statement of statements) await this.runStatement(statement, direction);
+          if (direction === 'upgrade' && migration.verify) await this.runVerify(step);
+          for (const sql of bookkeeping()) await this.query(sql);
+        };
+        if (transaction === 'inside') {
+          await body();
+        } else {
+          await this.withLockRetries(migration.revision, async () => {
+            await this.query('BEGIN');
+            try {
+              await body();
+              await this.query('COMMIT');
+            } catch (error) {
+              await this.rollbackQuietly();
+              throw error;
+            }
+          });
+        }
+      }
+    } catch (error) {
+      const failure = error instanceof StepFailure ? error : undefined;
+      const mapped = this.describeFailure(step, error, failure);
+      options.onEvent?.({ type: 'step-failed', index, total, revision: migration.revision, direction, error: mapped.message });
+      if (transaction !== 'inside') await this.recordFailure(step, startedAt, mapped, failure);
+      throw mapped;
+    }
+    const durationMs = Date.now() - startedAt.getTime();
+    options.onEvent?.({ type: 'step-finished', index, total, revision: migration.revision, direction, durationMs });
+    return { revision: migration.revision, direction, durationMs };
+  }
+
+  private async runStatement(statement: SqlStatement, section: 'upgrade' | 'downgrade' | 'verify'): Promise<pg.QueryResult> {
+    this.throwIfStopped();
+    this.statementStartedAt = Date.now();
+    try {
+      return await this.options.client.query(statement.sql);
+    } catch (error) {
+      throw new StepFailure(error as PgError, statement, section);
+    } finally {
+      this.statementStartedAt = undefined;
+    }
+  }
+
+  private async runVerify(step: PlanStep): Promise<void> {
+    const verify = step.migration.verify!;
+    const statements = splitSqlStatements(verify.sql);
+    let result: pg.QueryResult | undefined;
+    for (const statement of statements) result = await this.runStatement(statement, 'verify');
+    const row = result?.rows[0] as Record<string, unknown> | undefined;
+    const value = row ? Object.values(row)[0] : undefined;
+    const ok = value === true || value === 't' || (typeof value === 'number' && value !== 0) || (typeof value === 'string' && /^[1-9]\d*$/.test(value));
+    if (!ok) {
+      const got = row === undefined ? 'no rows' : JSON.stringify(value ?? null);
+      throw new StepFailure(
+        new MutxError('verify-failed', `${step.migration.file}:${verify.line}: verify of ${step.migration.revision} returned ${got}`, {
+          hint: 'the upgrade was rolled back; fix the migration (or its verify query) and run again',
+        }),
+        statements[statements.length - 1],
+        'verify',
+      );
+    }
+    this.options.onEvent?.({ type: 'verified', revision: step.migration.revision });
+  }
+
+  /** A failed verify after a non-transactional upgrade: undo it with its downgrade. */
+  private async revertNonTransactional(step: PlanStep): Promise<void> {
+    for (const statement of splitSqlStatements(step.migration.downgrade.sql)) {
+      await this.options.client.query(statement.sql).catch(() => {});
+    }
+  }
+
+  private async withLockRetries(revision: string, attempt: () => Promise<void>): Promise<void> {
+    const { lockRetries } = this.options;
+    for (let tries = 0; ; tries++) {
+      try {
+        await attempt();
+        return;
+      } catch (error) {
+        const code = error instanceof StepFailure ? (error.cause as PgError).code : undefined;
+        if (code !== LOCK_NOT_AVAILABLE || tries >= lockRetries || this.stopReason) throw error;
+        const delayMs = Math.min(8000, 1000 * 2 ** tries);
+        if (this.options.deadline !== undefined && Date.now() + delayMs >= this.options.deadline) throw error;
+        this.options.onEvent?.({
+          type: 'retry',
+          revision,
+          attempt: tries + 1,
+          of: lockRetries,
+          delayMs,
+          reason: `lock_timeout (${this.options.lockTimeoutSeconds}s)${this.lastBlockers.length ? `; blocked by ${describeBlockers(this.lastBlockers)}` : ''}`,
+        });
+        await delay(delayMs, this.options.signal);
+      }
+    }
+  }
+
+  private describeFailure(step: PlanStep, error: unknown, failure: StepFailure | undefined): MutxError {
+    const { migration, direction } = step;
+    const cause = failure?.cause ?? (error as PgError);
+    if (cause instanceof MutxError) return cause;
+    const where = failure?.statement
+      ? `${migration.file}:${(failure.section === 'verify' ? migration.verify!.line : direction === 'upgrade' ? migration.upgrade.line : migration.downgrade.line) + failure.statement.line - 1}`
+      : migration.file;
+    const pgMessage = (cause?.message ?? String(error)).split('\n')[0];
+    const notTransactional = !migration.transactional && !this.options.singleTransaction;
+    if (cause?.code === QUERY_CANCELED && this.stopReason === 'timeout') {
+      return new MutxError('timeout', `${direction} ${migration.revision} stopped by --timeout at ${where}; the statement was cancelled on the server`, {
+        hint: notTransactional ? 'statements before it in this non-transactional file stay applied; rerun when ready (its statements use IF NOT EXISTS)' : 'the transaction was rolled back; the database is at the revision before it',
+      });
+    }
+    if (cause?.code === QUERY_CANCELED && this.stopReason === 'cancelled') {
+      return new MutxError('migration-failed', `${direction} ${migration.revision} cancelled by the operator at ${where}`, {
+        exitCode: ExitCode.interrupted,
+        hint: notTransactional ? 'statements before it in this non-transactional file stay applied' : 'the transaction was rolled back',
+      });
+    }
+    if (cause?.code === LOCK_NOT_AVAILABLE) {
+      const blockers = this.lastBlockers.length ? ` — blocked by ${describeBlockers(this.lastBlockers)}` : '';
+      return new MutxError('migration-failed', `${direction} ${migration.revision} could not get a table lock within lock_timeout ${this.options.lockTimeoutSeconds}s after ${this.options.lockRetries} retries at ${where}${blockers}`, {
+        hint: 'end or wait for the blocking transaction (SELECT pg_terminate_backend(pid)), then run again',
+        details: { blockers: this.lastBlockers },
+      });
+    }
+    if (notTransactional) {
+      return new MutxError('migration-failed', `${direction} ${migration.revision} failed at ${where}: ${pgMessage}`, {
+        hint: `this file runs without a transaction: statements before line ${where.split(':').pop()} stay applied and the version table still says ${step.headsBefore.join(', ') || 'base'}; fix the cause and rerun (its statements should be idempotent), or undo them by hand`,
+      });
+    }
+    return new MutxError('migration-failed', `${direction} ${migration.revision} failed at ${where}: ${pgMessage}`, {
+      hint: `rolled back; the database is at ${this.options.singleTransaction ? 'the revision before the run' : step.headsBefore.join(', ') || 'base'}`,
+    });
+  }
+
+  private async recordFailure(step: PlanStep, startedAt: Date, error: MutxError, failure: StepFailure | undefined): Promise<void> {
+    const outcome = error.kind === 'timeout' ? 'timeout' : error.exitCode === ExitCode.interrupted ? 'cancelled' : 'failed';
+    const entry = { ...this.ledgerEntry(step, startedAt, outcome), failedStatement: failure?.statement?.sql.slice(0, 4000) ?? null, error: error.message.slice(0, 4000) };
+    await this.options.client.query(ledgerInsertSql(this.options.names, entry)).catch(() => {});
+  }
+
+  private ledgerEntry(step: PlanStep, startedAt: Date, outcome: LedgerEntry['outcome']): LedgerEntry {
+    return {
+      revision: step.migration.revision,
+      direction: step.direction,
+      checksum: step.migration.checksum,
+      operator: this.options.operator.name,
+      host: this.options.operator.host,
+      startedAt,
+      durationMs: Date.now() - startedAt.getTime(),
+      outcome,
+      runId: this.options.runId,
+      auditOpId: this.options.auditOpId,
+    };
+  }
+
+  private throwIfStopped(): void {
+    if (!this.stopReason) return;
+    const cancelled = Object.assign(new Error('canceling statement due to user request'), { code: QUERY_CANCELED });
+    throw new StepFailure(cancelled, undefined, 'upgrade');
+  }
+
+  private async query(sql: string): Promise<void> {
+    try {
+      await this.options.client.query(sql);
+    } catch (error) {
+      throw new StepFailure(error as PgError, { sql, offset: 0, line: 1 }, 'upgrade');
+    }
+  }
+
+  private async rollbackQuietly(): Promise<void> {
+    await this.options.client.query('ROLLBACK').catch(() => {});
+  }
+
+  private async controlConnection(): Promise<pg.Client | undefined> {
+    if (this.control) return this.control;
+    this.controlPending ??= connect(this.options.target, { operator: this.options.operator, connectTimeoutSeconds: this.options.connectTimeoutSeconds })
+      .then((client) => (this.control = client))
+      .catch(() => undefined);
+    return this.controlPending;
+  }
+
+  /** pg_cancel_backend from a second connection: query_timeout alone would leave it running. */
+  private async cancelBackend(): Promise<void> {
+    const pid = (this.options.client as unknown as { processID: number }).processID;
+    const control = await this.controlConnection();
+    await control?.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
+  }
+
+  /** While a statement waits, ask the server who blocks it, so the operator sees the culprit. */
+  private async pollBlockers(): Promise<void> {
+    if (this.polling || this.statementStartedAt === undefined || Date.now() - this.statementStartedAt < 250) return;
+    this.polling = true;
+    try {
+      const control = await this.controlConnection();
+      if (!control) return;
+      const pid = (this.options.client as unknown as { processID: number }).processID;
+      const result = await control.query<{ pid: number; application_name: string; state: string | null; xact_start: Date | null; query: string }>(
+        'SELECT pid, application_name, state, xact_start, left(query, 200) AS query FROM pg_stat_activity WHERE pid = ANY(pg_blocking_pids($1))',
+        [pid],
+      );
+      if (result.rows.length > 0) {
+        this.lastBlockers = result.rows.map((row) => ({ pid: row.pid, applicationName: row.application_name, state: row.state, xactStart: row.xact_start, query: row.query }));
+        this.options.onEvent?.({ type: 'blocked', revision: this.currentRevision, blockers: this.lastBlockers });
+      }
+    } catch {
+      // Diagnostics only.
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private withProgress(error: unknown, done: AppliedStep[]): unknown {
+    if (error instanceof MutxError) {
+      Object.assign(error, { details: { ...(error.details ?? {}), completed: done } });
+    }
+    if (error instanceof StepFailure) return error.cause;
+    return error;
+  }
+}
+
+export function describeBlockers(blockers: Blocker[]): string {
+  return blockers
+    .map((b) => `pid ${b.pid} (${b.applicationName || 'no application_name'}, ${b.state ?? '?'}${b.xactStart ? `, transaction open since ${b.xactStart.toISOString()}` : ''}): ${b.query.replace(/\s+/g, ' ').slice(0, 80)}`)
+    .join('; ');
+}

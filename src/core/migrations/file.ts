@@ -1,0 +1,210 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { MutxError } from '../errors';
+import { hasCode } from './sqlSplit';
+
+/** Any id found in a file is accepted; generated ids are 12 lowercase hex characters. */
+export const REVISION_ID = /^[A-Za-z0-9_]{1,32}$/;
+const MAX_FILE_BYTES = 5 * 1024 * 1024;
+const SECTIONS = ['upgrade', 'downgrade', 'verify'] as const;
+type SectionName = (typeof SECTIONS)[number];
+
+export interface Section {
+  sql: string;
+  /** 1-based line in the file of the section's first body line. */
+  line: number;
+  /** False when the body holds only comments/whitespace (a no-op, e.g. for a merge). */
+  hasCode: boolean;
+}
+
+export interface MigrationFile {
+  revision: string;
+  revises: string[];
+  message: string;
+  transactional: boolean;
+  /** Every `-- key: value` header line, including ones we do not interpret (e.g. created). */
+  headers: Record<string, string>;
+  headerLines: Record<string, number>;
+  file: string;
+  upgrade: Section;
+  downgrade: Section;
+  verify?: Section;
+  /** sha256 of the normalised upgrade section: what drift detection compares. */
+  checksum: string;
+}
+
+export class MigrationFileError extends MutxError {
+  constructor(file: string, line: number, message: string, hint: string) {
+    super('migration-file', `${file}:${line}: ${message}`, { hint, details: { file, line } });
+  }
+}
+
+/** Line endings and trailing whitespace do not count as a change. */
+export function normaliseSql(sql: string): string {
+  return sql
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((line) => line.replace(/[ \t]+$/, ''))
+    .join('\n')
+    .replace(/^\n+|\n+$/g, '');
+}
+
+export function checksumSql(sql: string): string {
+  return crypto.createHash('sha256').update(normaliseSql(sql)).digest('hex');
+}
+
+export function readMigrationFile(file: string): MigrationFile {
+  let buffer: Buffer;
+  try {
+    const stat = fs.statSync(file);
+    if (stat.size > MAX_FILE_BYTES) {
+      throw new MigrationFileError(file, 1, `file is ${stat.size} bytes, over the ${MAX_FILE_BYTES}-byte limit for a migration`, 'split it into smaller migrations; load bulk data outside migrations');
+    }
+    buffer = fs.readFileSync(file);
+  } catch (error) {
+    if (error instanceof MutxError) throw error;
+    throw new MigrationFileError(file, 1, `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check the file permissions');
+  }
+  return parseMigrationText(buffer, file);
+}
+
+export function parseMigrationText(content: Buffer | string, file: string): MigrationFile {
+  const buffer = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+  const nul = buffer.indexOf(0);
+  if (nul !== -1) {
+    const line = buffer.subarray(0, nul).toString('latin1').split('\n').length;
+    throw new MigrationFileError(file, line, 'binary content (NUL byte): not a SQL text file', 'remove the file or replace it with a valid migration');
+  }
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(buffer);
+  if (text.includes('\uFFFD')) {
+    const line = text.slice(0, text.indexOf('\uFFFD')).split('\n').length;
+    throw new MigrationFileError(file, line, 'invalid UTF-8', 'save the file as UTF-8');
+  }
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const headers: Record<string, string> = {};
+  const headerLines: Record<string, number> = {};
+  const sections: Partial<Record<SectionName, { start: number; body: string[] }>> = {};
+  let current: SectionName | undefined;
+
+  for (let index = 0; index < lines.length; index++) {
+    const lineNumber = index + 1;
+    const line = lines[index]!;
+    const marker = /^--\s*\+\s*([A-Za-z_-]+)\s*$/.exec(line.trim());
+    if (marker) {
+      const name = marker[1]!.toLowerCase() as SectionName;
+      if (!SECTIONS.includes(name)) {
+        throw new MigrationFileError(file, lineNumber, `unknown section "-- +${marker[1]}"`, 'sections are -- +upgrade, -- +downgrade and -- +verify');
+      }
+      if (sections[name]) {
+        throw new MigrationFileError(file, lineNumber, `section "-- +${name}" appears twice (first at line ${sections[name]!.start - 1})`, 'keep one section of each kind');
+      }
+      sections[name] = { start: lineNumber + 1, body: [] };
+      current = name;
+      continue;
+    }
+    if (current) {
+      sections[current]!.body.push(line);
+      continue;
+    }
+    // Header area: `-- key: value` lines, other comments, blank lines. Nothing else.
+    const trimmed = line.trim();
+    if (trimmed === '') continue;
+    const header = /^--\s*([A-Za-z][A-Za-z0-9_-]*)\s*:\s*(.*?)\s*$/.exec(trimmed);
+    if (header) {
+      const key = header[1]!.toLowerCase();
+      if (key in headers) {
+        throw new MigrationFileError(file, lineNumber, `header "${key}" appears twice (first at line ${headerLines[key]})`, 'keep one');
+      }
+      headers[key] = header[2]!;
+      headerLines[key] = lineNumber;
+      continue;
+    }
+    if (trimmed.startsWith('--')) continue;
+    throw new MigrationFileError(file, lineNumber, 'SQL before the "-- +upgrade" section', 'put statements under -- +upgrade or -- +downgrade');
+  }
+
+  const revision = headers.revision;
+  if (revision === undefined) {
+    throw new MigrationFileError(file, 1, 'missing "-- revision: <id>" header', 'add the header, e.g. -- revision: 3f2a9c1b7d4e');
+  }
+  if (!REVISION_ID.test(revision)) {
+    throw new MigrationFileError(file, headerLines.revision!, `revision id "${revision.slice(0, 40)}" is invalid`, 'use 1–32 characters from A–Z, a–z, 0–9 and _');
+  }
+  const base = path.basename(file);
+  if (!base.startsWith(`${revision}_`) && base !== `${revision}.sql`) {
+    throw new MigrationFileError(file, headerLines.revision!, `file name does not start with its revision "${revision}_"`, `rename it to ${revision}_<slug>.sql`);
+  }
+  const revisesText = headers.revises ?? '';
+  const revises = revisesText
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '' && part.toLowerCase() !== 'none');
+  for (const parent of revises) {
+    if (!REVISION_ID.test(parent)) {
+      throw new MigrationFileError(file, headerLines.revises!, `revises "${parent.slice(0, 40)}" is not a revision id`, 'list parent revision ids separated by commas');
+    }
+  }
+  if (new Set(revises).size !== revises.length) {
+    throw new MigrationFileError(file, headerLines.revises!, 'revises lists the same parent twice', 'list each parent once');
+  }
+  if (revises.includes(revision)) {
+    throw new MigrationFileError(file, headerLines.revises!, `revision ${revision} revises itself`, 'name its real parent');
+  }
+  let transactional = true;
+  if (headers.transactional !== undefined) {
+    const value = headers.transactional.toLowerCase();
+    if (value !== 'true' && value !== 'false') {
+      throw new MigrationFileError(file, headerLines.transactional!, `transactional must be true or false, not "${headers.transactional.slice(0, 40)}"`, 'write -- transactional: false for CREATE INDEX CONCURRENTLY and friends');
+    }
+    transactional = value === 'true';
+  }
+  const toSection = (name: SectionName): Section | undefined => {
+    const raw = sections[name];
+    if (!raw) return undefined;
+    const sql = raw.body.join('\n');
+    return { sql, line: raw.start, hasCode: hasCode(sql) };
+  };
+  const upgrade = toSection('upgrade');
+  const downgrade = toSection('downgrade');
+  if (!upgrade) {
+    throw new MigrationFileError(file, lines.length, 'missing "-- +upgrade" section', 'add -- +upgrade followed by the SQL that applies this revision');
+  }
+  if (!downgrade) {
+    throw new MigrationFileError(file, lines.length, 'missing "-- +downgrade" section', 'add -- +downgrade followed by the SQL that reverts this revision');
+  }
+  const verify = toSection('verify');
+  if (verify && !verify.hasCode) {
+    throw new MigrationFileError(file, verify.line - 1, 'empty "-- +verify" section', 'write a SELECT that returns true, or remove the section');
+  }
+  return {
+    revision,
+    revises,
+    message: headers.message ?? base.replace(/\.sql$/, '').slice(revision.length + 1).replace(/_/g, ' '),
+    transactional,
+    headers,
+    headerLines,
+    file,
+    upgrade,
+    downgrade,
+    verify,
+    checksum: checksumSql(upgrade.sql),
+  };
+}
+
+/** Reads every *.sql file of the folder (sorted by name); anything else is ignored. */
+export function readMigrationDir(dir: string): MigrationFile[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new MutxError('config', `migrations folder ${dir} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`, {
+      hint: 'pass --migrations DIR or set migrations_dir in mutx-ops.yaml',
+    });
+  }
+  return names
+    .filter((name) => name.endsWith('.sql'))
+    .sort()
+    .map((name) => readMigrationFile(path.join(dir, name)));
+}

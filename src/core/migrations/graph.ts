@@ -1,0 +1,162 @@
+import { MutxError } from '../errors';
+import type { MigrationFile } from './file';
+
+/**
+ * The revision graph (Alembic's model): each revision names its parents; a revision with no
+ * parent is a base, one with no children is a head; several parents make a merge point and
+ * several children a branch point. Built once, validated before anything runs.
+ */
+export class RevisionGraph {
+  readonly byId: ReadonlyMap<string, MigrationFile>;
+  readonly children: ReadonlyMap<string, string[]>;
+  /** Parents before children; ties broken by file name, so the order is stable. */
+  readonly order: readonly string[];
+
+  private constructor(byId: Map<string, MigrationFile>, children: Map<string, string[]>, order: string[]) {
+    this.byId = byId;
+    this.children = children;
+    this.order = order;
+  }
+
+  static build(files: MigrationFile[]): RevisionGraph {
+    const byId = new Map<string, MigrationFile>();
+    for (const file of files) {
+      const existing = byId.get(file.revision);
+      if (existing) {
+        throw new MutxError('graph', `${file.file}:${file.headerLines.revision}: duplicate revision ${file.revision} (also in ${existing.file}:${existing.headerLines.revision})`, {
+          hint: 'give one of them a new id (and fix whatever revises it)',
+        });
+      }
+      byId.set(file.revision, file);
+    }
+    const children = new Map<string, string[]>();
+    for (const file of files) children.set(file.revision, []);
+    for (const file of files) {
+      for (const parent of file.revises) {
+        if (!byId.has(parent)) {
+          throw new MutxError('graph', `${file.file}:${file.headerLines.revises}: revision ${file.revision} revises unknown revision ${parent}`, {
+            hint: 'fix the revises header or restore the missing file',
+          });
+        }
+        children.get(parent)!.push(file.revision);
+      }
+    }
+    const order = topologicalOrder(files, children);
+    return new RevisionGraph(byId, children, order);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(revision: string): MigrationFile {
+    const file = this.byId.get(revision);
+    if (!file) throw new MutxError('revision', `unknown revision ${revision}`, { hint: 'see `mutx-ops history`' });
+    return file;
+  }
+
+  has(revision: string): boolean {
+    return this.byId.has(revision);
+  }
+
+  parents(revision: string): string[] {
+    return this.get(revision).revises;
+  }
+
+  heads(): string[] {
+    return this.order.filter((id) => this.children.get(id)!.length === 0);
+  }
+
+  bases(): string[] {
+    return this.order.filter((id) => this.get(id).revises.length === 0);
+  }
+
+  /** The revision and everything below it. */
+  ancestorsOrSelf(revisions: Iterable<string>): Set<string> {
+    const seen = new Set<string>();
+    const stack = [...revisions];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      stack.push(...this.get(id).revises);
+    }
+    return seen;
+  }
+
+  descendantsOrSelf(revisions: Iterable<string>): Set<string> {
+    const seen = new Set<string>();
+    const stack = [...revisions];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      stack.push(...(this.children.get(id) ?? []));
+    }
+    return seen;
+  }
+
+  /** The tips of an applied set: members that are not a parent of another member. */
+  headsOf(applied: ReadonlySet<string>): string[] {
+    const covered = new Set<string>();
+    for (const id of applied) for (const parent of this.get(id).revises) covered.add(parent);
+    return this.order.filter((id) => applied.has(id) && !covered.has(id));
+  }
+
+  /**
+   * Finds a revision by full id or unique prefix. An ambiguous prefix is an error that lists
+   * the candidates, as is an unknown one.
+   */
+  resolve(idOrPrefix: string): string {
+    if (this.byId.has(idOrPrefix)) return idOrPrefix;
+    const candidates = this.order.filter((id) => id.startsWith(idOrPrefix));
+    if (candidates.length === 1) return candidates[0]!;
+    if (candidates.length > 1) {
+      throw new MutxError('revision', `revision prefix "${idOrPrefix}" is ambiguous: ${candidates.join(', ')}`, {
+        hint: 'type more characters of the id',
+      });
+    }
+    throw new MutxError('revision', `unknown revision "${idOrPrefix}"`, { hint: 'see `mutx-ops history` for the revisions that exist' });
+  }
+}
+
+function topologicalOrder(files: MigrationFile[], children: Map<string, string[]>): string[] {
+  const byId = new Map(files.map((file) => [file.revision, file]));
+  const rank = new Map(files.map((file, index) => [file.revision, index]));
+  const pending = new Map(files.map((file) => [file.revision, file.revises.length]));
+  const ready = files.filter((file) => file.revises.length === 0).map((file) => file.revision);
+  const order: string[] = [];
+  while (ready.length > 0) {
+    ready.sort((a, b) => rank.get(a)! - rank.get(b)!);
+    const id = ready.shift()!;
+    order.push(id);
+    for (const child of children.get(id)!) {
+      const left = pending.get(child)! - 1;
+      pending.set(child, left);
+      if (left === 0) ready.push(child);
+    }
+  }
+  if (order.length !== files.length) {
+    const placed = new Set(order);
+    const cycle = findCycle(byId, placed);
+    const first = byId.get(cycle[0]!)!;
+    throw new MutxError('graph', `${first.file}:${first.headerLines.revises}: revisions form a cycle: ${cycle.join(' -> ')}`, {
+      hint: 'a revision must not revise one of its own descendants; fix the revises headers',
+    });
+  }
+  return order;
+}
+
+function findCycle(byId: Map<string, MigrationFile>, placed: Set<string>): string[] {
+  // Every unplaced revision lies on or above a cycle; walk parents until one repeats.
+  const start = [...byId.keys()].find((id) => !placed.has(id))!;
+  const path: string[] = [];
+  const index = new Map<string, number>();
+  let id = start;
+  while (!index.has(id)) {
+    index.set(id, path.length);
+    path.push(id);
+    id = byId.get(id)!.revises.find((parent) => !placed.has(parent))!;
+  }
+  return [...path.slice(index.get(id)!), id];
+}

@@ -1,0 +1,354 @@
+import type pg from 'pg';
+import type { AuditEntry, AuditTrail } from '../audit';
+import type { ProjectSettings } from '../config';
+import { connect, type Target } from '../connection';
+import { ExitCode, MutxError } from '../errors';
+import type { Operator } from '../identity';
+import { PlanExecutor, type AppliedStep, type MigrationEvent } from './execute';
+import { readMigrationDir } from './file';
+import { RevisionGraph } from './graph';
+import { acquireMigrationLock, describeHolder, findLockHolder, type LockHolder } from './lock';
+import { appliedSet, planDowngrade, planUpgrade, stampHeads, type Direction, type Plan } from './plan';
+import { splitSqlStatements } from './sqlSplit';
+import {
+  createTablesSql,
+  ensureTables,
+  ledgerInsertSql,
+  readLedger,
+  readVersionRows,
+  recordedChecksums,
+  tablesExist,
+  versionTableSql,
+  versionUpdateSql,
+  type LedgerRow,
+  type VersionTableNames,
+} from './versionTable';
+
+/** Everything an operation needs: where, who, how to report. Shared by the CLI and the runbook engine. */
+export interface CoreContext {
+  settings: ProjectSettings;
+  target: Target;
+  operator: Operator;
+  audit: AuditTrail;
+  runId?: string;
+  drill?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (event: MigrationEvent) => void;
+}
+
+export function versionNames(settings: ProjectSettings): VersionTableNames {
+  return { schema: settings.version_schema, table: settings.version_table };
+}
+
+export function loadGraph(settings: ProjectSettings): RevisionGraph {
+  return RevisionGraph.build(readMigrationDir(settings.migrationsPath));
+}
+
+export async function openClient(ctx: Pick<CoreContext, 'target' | 'operator' | 'settings'>): Promise<pg.Client> {
+  return connect(ctx.target, { operator: ctx.operator, connectTimeoutSeconds: ctx.settings.connect_timeout_seconds });
+}
+
+/**
+ * Runs `fn` between a start and an end audit record; the end record carries the outcome, the
+ * revisions before/after and the error line. A client registered with `useClient` receives the
+ * records (mirror) after the end record is written, and is closed here.
+ */
+export async function audited<T>(
+  ctx: CoreContext,
+  entry: Omit<AuditEntry, 'phase' | 'target' | 'run_id' | 'drill'>,
+  fn: (op: { opId: string; note: (extra: Partial<AuditEntry>) => void; useClient: (client: pg.Client, mirror: boolean) => pg.Client }) => Promise<T>,
+): Promise<T> {
+  const operation = ctx.audit.begin({ ...entry, target: ctx.target.redacted, run_id: ctx.runId, drill: ctx.drill });
+  let extra: Partial<AuditEntry> = {};
+  let session: { client: pg.Client; mirror: boolean } | undefined;
+  const note = (more: Partial<AuditEntry>) => {
+    extra = { ...extra, ...more, details: { ...(extra.details ?? {}), ...(more.details ?? {}) } };
+  };
+  const useClient = (client: pg.Client, mirror: boolean) => {
+    session = { client, mirror };
+    return client;
+  };
+  const finish = async () => {
+    if (!session) return;
+    // Mirroring creates the table only where mutx-ops already writes (migrations, stamps).
+    await ctx.audit.mirror(session.client, { schema: ctx.settings.version_schema, create: session.mirror }).catch(() => 0);
+    await session.client.end().catch(() => {});
+  };
+  try {
+    const result = await fn({ opId: operation.opId, note, useClient });
+    operation.end('ok', extra);
+    await finish();
+    return result;
+  } catch (error) {
+    const outcome = error instanceof MutxError ? (error.kind === 'timeout' ? 'timeout' : error.exitCode === ExitCode.interrupted ? 'cancelled' : error.kind === 'lock' || error.kind === 'drift' ? 'refused' : 'failed') : 'failed';
+    operation.end(outcome, { ...extra, error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+    await finish();
+    throw error;
+  }
+}
+
+export interface DriftEntry {
+  revision: string;
+  file: string;
+  recorded: string;
+  current: string;
+}
+
+export function findDrift(graph: RevisionGraph, applied: Set<string>, ledger: LedgerRow[]): DriftEntry[] {
+  const recorded = recordedChecksums(ledger);
+  const drift: DriftEntry[] = [];
+  for (const id of graph.order) {
+    if (!applied.has(id)) continue;
+    const was = recorded.get(id);
+    const file = graph.get(id);
+    if (was && was !== file.checksum) drift.push({ revision: id, file: file.file, recorded: was, current: file.checksum });
+  }
+  return drift;
+}
+
+export interface Status {
+  versionRows: string[];
+  heads: string[];
+  applied: string[];
+  pending: string[];
+  drift: DriftEntry[];
+  ledger: LedgerRow[];
+  lockHolder?: LockHolder;
+  serverVersion: string;
+}
+
+export async function readStatus(client: pg.Client, graph: RevisionGraph, names: VersionTableNames): Promise<Status> {
+  const versionRows = await readVersionRows(client, names);
+  const applied = appliedSet(graph, versionRows);
+  const ledger = await readLedger(client, names);
+  const server = await client.query<{ server_version: string }>('SHOW server_version');
+  return {
+    versionRows,
+    heads: graph.heads(),
+    applied: graph.order.filter((id) => applied.has(id)),
+    pending: graph.order.filter((id) => !applied.has(id)),
+    drift: findDrift(graph, applied, ledger),
+    ledger,
+    lockHolder: await findLockHolder(client, names),
+    serverVersion: server.rows[0]?.server_version ?? '?',
+  };
+}
+
+export async function status(ctx: CoreContext, action = 'current'): Promise<Status> {
+  const graph = loadGraph(ctx.settings);
+  return audited(ctx, { action }, async ({ note, useClient }) => {
+    const client = useClient(await openClient(ctx), false);
+    const result = await readStatus(client, graph, versionNames(ctx.settings));
+    note({ revisions_before: result.versionRows, revisions_after: result.versionRows });
+    return result;
+  });
+}
+
+export interface MigrateOptions {
+  timeoutSeconds?: number;
+  lockTimeoutSeconds?: number;
+  lockWaitSeconds?: number;
+  singleTransaction?: boolean;
+  acceptChanged?: string[];
+}
+
+export interface MigrateResult {
+  direction: Direction;
+  target: string;
+  steps: AppliedStep[];
+  headsBefore: string[];
+  headsAfter: string[];
+  acceptedChanged: string[];
+}
+
+/** `upgrade`/`downgrade`: lock, check drift, plan, execute, record. */
+export async function migrate(ctx: CoreContext, direction: Direction, target: string, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const graph = loadGraph(ctx.settings);
+  const names = versionNames(ctx.settings);
+  const deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : undefined;
+  return audited(
+    ctx,
+    { action: direction, args: { target, ...options } },
+    async ({ opId, note, useClient }) => {
+      const client = useClient(await openClient(ctx), true);
+      {
+        const lock = await acquireMigrationLock(client, names, {
+          waitSeconds: Math.min(options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, deadline ? Math.max(0, (deadline - Date.now()) / 1000) : Infinity),
+          signal: ctx.signal,
+          onWait: (holder, waitedMs) => ctx.onEvent?.({ type: 'lock-waiting', holder: holder ? describeHolder(holder) : undefined, waitedMs }),
+        }).catch((error) => {
+          if (deadline && Date.now() >= deadline - 50) {
+            throw new MutxError('timeout', `--timeout ${options.timeoutSeconds}s expired while waiting for the migration lock (${(error as Error).message})`);
+          }
+          throw error;
+        });
+        ctx.onEvent?.({ type: 'lock-acquired' });
+        try {
+          await ensureTables(client, names);
+          const versionRows = await readVersionRows(client, names);
+          note({ revisions_before: versionRows });
+          const applied = appliedSet(graph, versionRows);
+          const accepted = await acceptChangedRevisions(client, ctx, graph, applied, names, options.acceptChanged ?? [], opId);
+          await adoptUnrecorded(client, ctx, graph, applied, names, opId);
+          const drift = findDrift(graph, applied, await readLedger(client, names));
+          if (drift.length > 0) {
+            throw driftError(drift);
+          }
+          const plan = direction === 'upgrade' ? planUpgrade(graph, versionRows, target) : planDowngrade(graph, versionRows, target);
+          ctx.onEvent?.({ type: 'plan', direction, steps: plan.steps.map((step) => ({ revision: step.migration.revision, message: step.migration.message })) });
+          const executor = new PlanExecutor({
+            client,
+            target: ctx.target,
+            operator: ctx.operator,
+            names,
+            lockTimeoutSeconds: options.lockTimeoutSeconds ?? ctx.settings.lock_timeout_seconds,
+            lockRetries: ctx.settings.lock_retries,
+            deadline,
+            singleTransaction: options.singleTransaction,
+            signal: ctx.signal,
+            runId: ctx.runId,
+            auditOpId: opId,
+            connectTimeoutSeconds: ctx.settings.connect_timeout_seconds,
+            onEvent: ctx.onEvent,
+          });
+          try {
+            const steps = await executor.run(plan);
+            note({ revisions_after: plan.headsAfter, details: { steps: steps.length } });
+            return { direction, target, steps, headsBefore: plan.headsBefore, headsAfter: plan.headsAfter, acceptedChanged: accepted };
+          } catch (error) {
+            const now = await readVersionRows(client, names).catch(() => undefined);
+            note({ revisions_after: now });
+            throw error;
+          }
+        } finally {
+          await lock.release().catch(() => {});
+        }
+      }
+    },
+  );
+}
+
+function driftError(drift: DriftEntry[]): MutxError {
+  const first = drift[0]!;
+  return new MutxError('drift', `${first.file}: applied revision ${first.revision} was changed after it was applied (checksum ${first.recorded.slice(0, 12)} → ${first.current.slice(0, 12)})${drift.length > 1 ? ` and ${drift.length - 1} more` : ''}`, {
+    hint: `never edit an applied migration — write a new one; if the change is cosmetic, run again with --accept-changed ${first.revision}`,
+    details: { drift },
+  });
+}
+
+async function acceptChangedRevisions(client: pg.Client, ctx: CoreContext, graph: RevisionGraph, applied: Set<string>, names: VersionTableNames, requested: string[], opId: string): Promise<string[]> {
+  const accepted: string[] = [];
+  for (const spec of requested) {
+    const revision = graph.resolve(spec);
+    if (!applied.has(revision)) {
+      throw new MutxError('revision', `--accept-changed ${spec}: revision ${revision} is not applied`, { hint: 'only applied revisions carry a recorded checksum' });
+    }
+    const file = graph.get(revision);
+    await client.query(
+      ledgerInsertSql(names, { revision, direction: 'accept-changed', checksum: file.checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt: new Date(), durationMs: 0, outcome: 'accepted', runId: ctx.runId, auditOpId: opId }),
+    );
+    ctx.audit.append({ action: 'accept-changed', phase: 'event', target: ctx.target.redacted, run_id: ctx.runId, details: { revision, file: file.file, checksum: file.checksum } }, opId);
+    accepted.push(revision);
+  }
+  return accepted;
+}
+
+/** Revisions applied by another tool (e.g. Alembic) get their checksum recorded once, so drift is visible from now on. */
+async function adoptUnrecorded(client: pg.Client, ctx: CoreContext, graph: RevisionGraph, applied: Set<string>, names: VersionTableNames, opId: string): Promise<void> {
+  const recorded = recordedChecksums(await readLedger(client, names));
+  const missing = graph.order.filter((id) => applied.has(id) && !recorded.has(id));
+  if (missing.length === 0) return;
+  const statements = missing.map((revision) =>
+    ledgerInsertSql(names, { revision, direction: 'adopt', checksum: graph.get(revision).checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt: new Date(), durationMs: 0, outcome: 'adopted', runId: ctx.runId, auditOpId: opId }),
+  );
+  await client.query(['BEGIN', ...statements, 'COMMIT'].join(';\n'));
+}
+
+export interface StampResult {
+  before: string[];
+  after: string[];
+}
+
+export async function stamp(ctx: CoreContext, target: string, options: { purge?: boolean; lockWaitSeconds?: number } = {}): Promise<StampResult> {
+  const graph = loadGraph(ctx.settings);
+  const names = versionNames(ctx.settings);
+  const after = stampHeads(graph, target);
+  return audited(
+    ctx,
+    { action: 'stamp', args: { target, purge: options.purge ?? false } },
+    async ({ opId, note, useClient }) => {
+      const client = useClient(await openClient(ctx), true);
+      {
+        const lock = await acquireMigrationLock(client, names, { waitSeconds: options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, signal: ctx.signal });
+        try {
+          await ensureTables(client, names);
+          const before = await readVersionRows(client, names);
+          note({ revisions_before: before });
+          const unknown = before.filter((id) => !graph.has(id));
+          if (unknown.length > 0 && !options.purge) {
+            throw new MutxError('revision', `the version table holds ${unknown.join(', ')}, which no migration file knows`, { hint: 'add --purge to replace every row' });
+          }
+          const statements = options.purge ? [`DELETE FROM ${versionTableSql(names)}`, ...versionUpdateSql(names, [], after)] : versionUpdateSql(names, before, after);
+          const startedAt = new Date();
+          for (const revision of after.filter((id) => !before.includes(id))) {
+            statements.push(ledgerInsertSql(names, { revision, direction: 'stamp', checksum: graph.get(revision).checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt, durationMs: 0, outcome: 'stamped', runId: ctx.runId, auditOpId: opId }));
+          }
+          await client.query('BEGIN');
+          try {
+            for (const sql of statements) await client.query(sql);
+            await client.query('COMMIT');
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => {});
+            throw new MutxError('migration-failed', `stamp ${target} failed: ${(error as Error).message}`, { hint: 'nothing was changed' });
+          }
+          note({ revisions_after: after });
+          return { before, after };
+        } finally {
+          await lock.release().catch(() => {});
+        }
+      }
+    },
+  );
+}
+
+/**
+ * `--sql`: the exact statements a migrate would run, version-table and ledger rows included,
+ * without changing anything (the database is only read to learn the current revision).
+ */
+export async function renderPlanSql(ctx: CoreContext, direction: Direction, target: string, options: MigrateOptions = {}): Promise<{ plan: Plan; sql: string }> {
+  const graph = loadGraph(ctx.settings);
+  const names = versionNames(ctx.settings);
+  return audited(ctx, { action: `${direction} --sql`, args: { target } }, async ({ note, useClient }) => {
+    const client = useClient(await openClient(ctx), false);
+    {
+      const exists = await tablesExist(client, names);
+      const versionRows = await readVersionRows(client, names);
+      note({ revisions_before: versionRows, revisions_after: versionRows });
+      const plan = direction === 'upgrade' ? planUpgrade(graph, versionRows, target) : planDowngrade(graph, versionRows, target);
+      const lines: string[] = [`-- mutx-ops ${direction} ${target} on ${ctx.target.redacted}`, `-- from ${plan.headsBefore.join(', ') || 'base'} to ${plan.headsAfter.join(', ') || 'base'}: ${plan.steps.length} step(s)`];
+      if (!exists.version || !exists.ledger) lines.push(...createTablesSql(names).map((sql) => `${sql};`));
+      lines.push(`SET lock_timeout = '${Math.round((options.lockTimeoutSeconds ?? ctx.settings.lock_timeout_seconds) * 1000)}ms';`);
+      if (options.singleTransaction) lines.push('BEGIN;');
+      for (const step of plan.steps) {
+        const m = step.migration;
+        const inTx = m.transactional && !options.singleTransaction;
+        lines.push('', `-- ${step.direction} ${m.revision}: ${m.message} (${m.file})${m.transactional ? '' : ' [non-transactional]'}`);
+        if (inTx) lines.push('BEGIN;');
+        const section = step.direction === 'upgrade' ? m.upgrade : m.downgrade;
+        for (const statement of splitSqlStatements(section.sql)) lines.push(statement.sql.endsWith(';') ? statement.sql : `${statement.sql};`);
+        if (step.direction === 'upgrade' && m.verify) {
+          lines.push(`-- verify (must return true):`);
+          for (const statement of splitSqlStatements(m.verify.sql)) lines.push(statement.sql.endsWith(';') ? statement.sql : `${statement.sql};`);
+        }
+        if (!m.transactional && !options.singleTransaction) lines.push('BEGIN;');
+        for (const sql of versionUpdateSql(names, step.headsBefore, step.headsAfter)) lines.push(`${sql};`);
+        lines.push(`${ledgerInsertSql(names, { revision: m.revision, direction: step.direction, checksum: m.checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt: new Date(0), durationMs: 0, outcome: step.direction === 'upgrade' ? 'applied' : 'reverted', runId: ctx.runId })};`);
+        if (!options.singleTransaction) lines.push('COMMIT;');
+      }
+      if (options.singleTransaction) lines.push('COMMIT;');
+      return { plan, sql: `${lines.join('\n')}\n` };
+    }
+  });
+}
+
+export { describeHolder };

@@ -1,0 +1,158 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { createTestDatabase, createTestProject, runCli, waitFor, type TestDatabase, type TestProject } from './helpers/db';
+import { writeMigration } from './helpers/migrations';
+
+let db: TestDatabase;
+const projects: TestProject[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db.drop();
+  for (const project of projects) project.cleanup();
+});
+
+function project(settings = 'lock_wait_seconds: 20\n'): TestProject {
+  const p = createTestProject({ copyMigrations: false, settings });
+  projects.push(p);
+  return p;
+}
+
+async function freshSchema(): Promise<void> {
+  await db.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
+}
+
+const rows = async (sql: string) => (await db.query(sql)).rows;
+const versionRows = async () => (await rows('SELECT version_num FROM alembic_version ORDER BY 1')).map((r) => r.version_num);
+
+describe('timeouts are enforced on the server', () => {
+  it('--timeout cancels the running statement, rolls back, releases the lock and exits 124', async () => {
+    await freshSchema();
+    const p = project();
+    writeMigration(p.migrationsDir, 'aa01', { upgrade: 'CREATE TABLE quick (id int);', downgrade: 'DROP TABLE quick;' });
+    writeMigration(p.migrationsDir, 'aa02', { revises: 'aa01', upgrade: 'CREATE TABLE slow (id int);\nSELECT pg_sleep(60);', downgrade: 'DROP TABLE slow;' });
+    const started = Date.now();
+    const run = runCli(['--database-url', db.url, 'upgrade', 'head', '--timeout', '1.5'], { cwd: p.dir });
+    // While it runs, the sleep is visible on the server...
+    await waitFor(async () => (await rows(`SELECT pid FROM pg_stat_activity WHERE datname = '${db.name}' AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(60)%' AND state = 'active'`)).length > 0 || undefined);
+    const result = await run;
+    expect(result.exitCode).toBe(124);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(String(result.stderr)).toMatch(/aa02 stopped by --timeout/);
+    // ...and afterwards it is gone: cancelled on the server, not just abandoned by the client.
+    expect(await rows(`SELECT pid FROM pg_stat_activity WHERE datname = '${db.name}' AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(60)%' AND state = 'active'`)).toHaveLength(0);
+    expect(await versionRows()).toEqual(['aa01']);
+    expect(await rows("SELECT 1 FROM pg_tables WHERE tablename = 'slow'")).toHaveLength(0);
+    expect(await rows("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).toHaveLength(0);
+    const ledger = await rows("SELECT outcome FROM mutx_ops_ledger WHERE revision = 'aa02'");
+    expect(ledger.map((r) => r.outcome)).toEqual(['timeout']);
+    const audit = fs.readFileSync(p.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(audit.at(-1)).toMatchObject({ action: 'upgrade', phase: 'end', outcome: 'timeout' });
+  });
+
+  it('retries a lock timeout with backoff, then fails naming the blocking session', async () => {
+    await freshSchema();
+    const p = project('lock_wait_seconds: 5\nlock_retries: 1\n');
+    await db.query('CREATE TABLE busy (id int)');
+    writeMigration(p.migrationsDir, 'bb01', { upgrade: 'ALTER TABLE busy ADD COLUMN note text;', downgrade: 'ALTER TABLE busy DROP COLUMN note;' });
+    const blocker = new pg.Client({ connectionString: db.url, application_name: 'long-report' });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT * FROM busy');
+      const result = await runCli(['--database-url', db.url, 'upgrade', 'head', '--lock-timeout', '0.5'], { cwd: p.dir });
+      expect(result.exitCode).toBe(1);
+      expect(String(result.stderr)).toMatch(/lock_timeout \(0\.5s\).*: retry 1\/1 in/);
+      expect(String(result.stderr)).toMatch(/could not get a table lock .* blocked by pid \d+ \(long-report, idle in transaction/);
+      expect(await versionRows()).toEqual([]);
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+  });
+});
+
+describe('failures leave a consistent revision', () => {
+  it('a failing transactional migration rolls back and names the statement file:line', async () => {
+    await freshSchema();
+    const p = project();
+    writeMigration(p.migrationsDir, 'cc01', { upgrade: 'CREATE TABLE ok1 (id int);', downgrade: 'DROP TABLE ok1;' });
+    const file = writeMigration(p.migrationsDir, 'cc02', { revises: 'cc01', upgrade: 'CREATE TABLE half (id int);\nINSERT INTO half VALUES (1);\nINSERT INTO nowhere VALUES (1);', downgrade: 'DROP TABLE half;' });
+    const result = await runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir });
+    expect(result.exitCode).toBe(1);
+    expect(String(result.stderr)).toContain(`${file}:8: relation "nowhere" does not exist`);
+    expect(await versionRows()).toEqual(['cc01']);
+    expect(await rows("SELECT 1 FROM pg_tables WHERE tablename = 'half'")).toHaveLength(0);
+    const failed = await rows("SELECT failed_statement FROM mutx_ops_ledger WHERE revision = 'cc02' AND outcome = 'failed'");
+    expect(failed[0]?.failed_statement).toBe('INSERT INTO nowhere VALUES (1);');
+  });
+
+  it('a failing verify rolls that migration back', async () => {
+    await freshSchema();
+    const p = project();
+    writeMigration(p.migrationsDir, 'dd01', { upgrade: 'CREATE TABLE checked (id int);', downgrade: 'DROP TABLE checked;', verify: "SELECT count(*) = 1 FROM information_schema.columns WHERE table_name = 'checked' AND column_name = 'missing';" });
+    const result = await runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir });
+    expect(result.exitCode).toBe(1);
+    expect(String(result.stderr)).toMatch(/verify of dd01 returned false/);
+    expect(await rows("SELECT 1 FROM pg_tables WHERE tablename = 'checked'")).toHaveLength(0);
+    expect(await versionRows()).toEqual([]);
+  });
+
+  it('a failing non-transactional migration keeps the version, records the statement and says what to do', async () => {
+    await freshSchema();
+    const p = project();
+    writeMigration(p.migrationsDir, 'ee01', { upgrade: 'CREATE TABLE events2 (id int, at timestamptz);', downgrade: 'DROP TABLE events2;' });
+    const file = writeMigration(p.migrationsDir, 'ee02', {
+      revises: 'ee01',
+      transactional: false,
+      upgrade: 'CREATE INDEX CONCURRENTLY IF NOT EXISTS events2_at ON events2 (at);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS events2_bad ON events2 (no_such_column);',
+      downgrade: 'DROP INDEX CONCURRENTLY IF EXISTS events2_at;',
+    });
+    const result = await runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir });
+    expect(result.exitCode).toBe(1);
+    expect(String(result.stderr)).toContain(`${file}:8: column "no_such_column" does not exist`);
+    expect(String(result.stderr)).toMatch(/runs without a transaction: statements before line 8 stay applied/);
+    expect(await versionRows()).toEqual(['ee01']);
+    // The CONCURRENTLY index could only be built outside a transaction, and it was.
+    expect(await rows("SELECT 1 FROM pg_indexes WHERE indexname = 'events2_at'")).toHaveLength(1);
+    const failed = await rows("SELECT failed_statement FROM mutx_ops_ledger WHERE revision = 'ee02' AND outcome = 'failed'");
+    expect(failed[0]?.failed_statement).toMatch(/events2_bad/);
+    expect(await rows("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).toHaveLength(0);
+    // Fix the file; a rerun completes because the statements are idempotent.
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('no_such_column', 'id'));
+    const rerun = await runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir });
+    expect(rerun.exitCode, String(rerun.all)).toBe(0);
+    expect(await versionRows()).toEqual(['ee02']);
+  });
+});
+
+describe('the migration lock', () => {
+  it('two and three racing upgrades apply each migration exactly once', async () => {
+    await freshSchema();
+    const p = project();
+    writeMigration(p.migrationsDir, 'ff01', { upgrade: 'CREATE TABLE r1 (id int);\nSELECT pg_sleep(0.5);', downgrade: 'DROP TABLE r1;' });
+    writeMigration(p.migrationsDir, 'ff02', { revises: 'ff01', upgrade: 'CREATE TABLE r2 (id int);', downgrade: 'DROP TABLE r2;' });
+    writeMigration(p.migrationsDir, 'ff03', { revises: 'ff02', upgrade: 'CREATE TABLE r3 (id int);', downgrade: 'DROP TABLE r3;' });
+    const results = await Promise.all([1, 2, 3].map(() => runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir })));
+    expect(results.map((r) => r.exitCode)).toEqual([0, 0, 0]);
+    const applied = await rows("SELECT revision, count(*)::int AS n FROM mutx_ops_ledger WHERE outcome = 'applied' GROUP BY revision ORDER BY revision");
+    expect(applied).toEqual([{ revision: 'ff01', n: 1 }, { revision: 'ff02', n: 1 }, { revision: 'ff03', n: 1 }]);
+    expect(results.filter((r) => /nothing to do/.test(String(r.stdout)))).toHaveLength(2);
+    expect(results.some((r) => /waiting for the migration lock, held by pid \d+ \(mutx-ops:tester@/.test(String(r.stderr)))).toBe(true);
+  });
+
+  it('a run that cannot get the lock in time exits 4 naming the holder', async () => {
+    await freshSchema();
+    const p = project();
+    writeMigration(p.migrationsDir, 'gg01', { upgrade: 'CREATE TABLE g1 (id int);\nSELECT pg_sleep(3);', downgrade: 'DROP TABLE g1;' });
+    const first = runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir, env: { MUTX_OPERATOR: 'alice' } });
+    await waitFor(async () => (await rows("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).length > 0 || undefined);
+    const second = await runCli(['--database-url', db.url, 'upgrade', 'head', '--wait-lock', '0.5'], { cwd: p.dir, env: { MUTX_OPERATOR: 'bob' } });
+    expect(second.exitCode).toBe(4);
+    expect(String(second.stderr)).toMatch(/held by pid \d+ \(mutx-ops:alice@[^)]*\) since \d{4}-/);
+    expect((await first).exitCode).toBe(0);
+  });
+});
