@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { execa, execaSync } from 'execa';
+import { execaSync } from 'execa';
 import { MutxError } from './errors';
 
 /**
@@ -51,24 +52,97 @@ export async function freeLoopbackPort(): Promise<number> {
   });
 }
 
-function isRoot(): boolean {
+export function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-/** Runs a server binary, as the postgres OS user when we are root. */
-async function runServerTool(file: string, args: string[], env: Record<string, string> = {}) {
-  if (isRoot()) {
-    return execa('runuser', ['-u', 'postgres', '--', file, ...args], { env, extendEnv: true });
+/** The OS user the server runs as when we are root. */
+export const SERVER_OS_USER = 'postgres';
+
+let serverUserChecked = false;
+
+/**
+ * As root, initdb and postgres refuse to run, so they run as the postgres OS user: one clear
+ * error when that user does not exist. A no-op when not root.
+ */
+export function assertServerUser(): void {
+  if (!isRoot() || serverUserChecked) return;
+  try {
+    execaSync('id', ['-u', SERVER_OS_USER]);
+  } catch {
+    throw new MutxError('config', `running as root, the PostgreSQL server must run as the "${SERVER_OS_USER}" OS user, which does not exist`, {
+      hint: `create it (useradd --system --create-home ${SERVER_OS_USER}; installing postgresql-15 does), run mutx-ops as a non-root user, or set DATABASE_URL`,
+    });
   }
-  return execa(file, args, { env, extendEnv: true });
+  serverUserChecked = true;
 }
 
-function chownToPostgres(target: string): void {
+/** The environment of a server tool: ours without PG* variables, which would change its defaults (PGDATA, PGPORT…). */
+function serverEnvironment(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !/^PG/.test(key)) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+export interface ServerToolOptions {
+  env?: Record<string, string>;
+  /**
+   * A directory handed to the tool as file descriptor 3, so it can reach it as /proc/self/fd/3
+   * even when the postgres OS user may not traverse its parents (a root-only project folder).
+   */
+  dirFd?: number;
+  cwd?: string;
+}
+
+export interface ServerToolResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** A server tool that exited non-zero; `stderr` holds what it said. */
+export class ServerToolError extends Error {
+  constructor(
+    readonly tool: string,
+    readonly exitCode: number | null,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    const said = stderr.trim().split('\n').filter(Boolean).pop() ?? stdout.trim().split('\n').filter(Boolean).pop() ?? '';
+    super(`${path.basename(tool)} failed (exit ${exitCode ?? 'by signal'})${said ? `: ${said}` : ''}`);
+    this.name = 'ServerToolError';
+  }
+}
+
+/** Runs a server binary, as the postgres OS user when we are root; rejects with ServerToolError on a non-zero exit. */
+export async function runServerTool(file: string, args: string[], options: ServerToolOptions = {}): Promise<ServerToolResult> {
+  const [command, argv] = isRoot() ? ['runuser', ['-u', SERVER_OS_USER, '--', file, ...args]] : [file, args];
+  const child = spawn(command, argv, {
+    env: serverEnvironment(options.env ?? {}),
+    cwd: options.cwd,
+    stdio: options.dirFd !== undefined ? ['ignore', 'pipe', 'pipe', options.dirFd] : ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exitCode = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+  if (exitCode !== 0) throw new ServerToolError(file, exitCode, stdout, stderr);
+  return { stdout, stderr };
+}
+
+/** Hands a file or folder to the postgres OS user (recursively) when we are root. */
+export function chownToPostgres(target: string, options: { recursive?: boolean } = {}): void {
   if (!isRoot()) return;
+  assertServerUser();
   try {
-    execaSync('chown', ['-R', 'postgres:postgres', target]);
+    execaSync('chown', [...(options.recursive === false ? [] : ['-R']), `${SERVER_OS_USER}:${SERVER_OS_USER}`, target]);
   } catch {
-    throw new MutxError('config', `cannot hand ${target} to the postgres OS user`, { hint: 'create the postgres user (apt-get install postgresql-15 does), or run as a non-root user' });
+    throw new MutxError('config', `cannot hand ${target} to the ${SERVER_OS_USER} OS user`, { hint: `check that the ${SERVER_OS_USER} user and group exist, or run as a non-root user` });
   }
 }
 
