@@ -1,0 +1,257 @@
+import type { EnvironmentSettings } from '../core/config';
+import { MutxError, oneLine } from '../core/errors';
+import { openClient, versionNames, type CoreContext } from '../core/migrations/operations';
+import { readVersionRows } from '../core/migrations/versionTable';
+import type { FailureOffer, Step } from './schema';
+import type { InputProvider, InputRequest, InputResponse, RunEvent, RunOutcome, StepSummary } from './events';
+import type { LoadedRunbook } from './loader';
+import { newRunId, saveRunState, type RunState, type StepState } from './state';
+import { isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps';
+
+export interface RunOptions {
+  loaded: LoadedRunbook;
+  ctx: CoreContext;
+  environment?: EnvironmentSettings;
+  drill?: boolean;
+  resume?: RunState;
+  input: InputProvider;
+  onEvent: (event: RunEvent) => void;
+  signal?: AbortSignal;
+  /** Preset answers, e.g. a revision picked on the History screen or --target on the command line. */
+  preset?: { selectedRevision?: string; selectedBackup?: string; logSource?: string; logDurationSeconds?: number };
+}
+
+export interface RunResult {
+  runId: string;
+  outcome: RunOutcome;
+  switchTo?: string;
+  message: string;
+}
+
+/** Thrown by an InputProvider that cannot answer (headless without --yes): the run pauses, resumable. */
+export class NeedsOperator extends Error {
+  constructor(readonly request: InputRequest) {
+    super('needs the operator');
+  }
+}
+
+const DEFAULT_OFFERS: FailureOffer[] = ['retry', 'skip', 'abort'];
+
+/**
+ * Runs a runbook step by step through the core. Every transition is saved (resumable) and
+ * audited with the run id; the caller sees one typed event stream and answers InputRequests.
+ */
+export async function runRunbook(options: RunOptions): Promise<RunResult> {
+  const { loaded, ctx, input, onEvent } = options;
+  const { runbook } = loaded;
+  const environmentName = ctx.target.environment;
+  if (runbook.environments && environmentName && !runbook.environments.includes(environmentName)) {
+    throw new MutxError('runbook', `runbook ${runbook.name} may not run on environment "${environmentName}" (allowed: ${runbook.environments.join(', ')})`, { hint: 'choose another environment or runbook' });
+  }
+  const signal = options.signal ?? new AbortController().signal;
+  let state: RunState;
+  const resumed = Boolean(options.resume);
+  if (options.resume) {
+    state = options.resume;
+    if (state.runbookChecksum !== loaded.checksum) {
+      throw new MutxError('runbook', `${loaded.file} changed since run ${state.id} started`, { hint: 'start a new run, or restore the runbook file the run started with' });
+    }
+    if (state.target !== ctx.target.redacted) {
+      throw new MutxError('runbook', `run ${state.id} was started on ${state.target}, not ${ctx.target.redacted}`, { hint: 'resume it against the same database' });
+    }
+    state.pid = process.pid;
+    state.status = 'running';
+  } else {
+    state = {
+      id: newRunId(runbook.name),
+      runbook: runbook.name,
+      runbookFile: loaded.file,
+      runbookChecksum: loaded.checksum,
+      environment: environmentName,
+      target: ctx.target.redacted,
+      drill: Boolean(options.drill),
+      status: 'running',
+      currentStep: 0,
+      steps: runbook.steps.map((step) => ({ id: step.id, status: 'pending' })),
+      vars: { ...options.preset },
+      startedAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      pid: process.pid,
+      operator: ctx.operator.name,
+    };
+  }
+  const runCtx: CoreContext = { ...ctx, runId: state.id, drill: state.drill, signal };
+  const save = () => saveRunState(ctx.settings, state);
+  const audit = (action: string, details: Record<string, unknown>) =>
+    ctx.audit.append({ action, phase: 'event', target: ctx.target.redacted, run_id: state.id, drill: state.drill, details: { runbook: runbook.name, ...details } });
+
+  if (!state.vars.startRevisions) state.vars.startRevisions = await readStartRevisions(runCtx);
+  save();
+  const operation = ctx.audit.begin({ action: 'run', target: ctx.target.redacted, run_id: state.id, drill: state.drill, args: { runbook: runbook.name, resumed, environment: environmentName } });
+  onEvent({
+    type: 'run-started',
+    runId: state.id,
+    runbook: runbook.name,
+    title: runbook.title,
+    environment: environmentName,
+    target: ctx.target.redacted,
+    protected: ctx.target.protected,
+    drill: state.drill,
+    resumed,
+    steps: runbook.steps.map((step): StepSummary => ({ id: step.id, title: step.title, type: step.type, text: step.text, destructive: isDestructive(step) })),
+  });
+
+  const ask = async (stepId: string, request: InputRequest): Promise<InputResponse> => {
+    onEvent({ type: 'needs-input', stepId, request });
+    const response = await input.ask(stepId, request, signal);
+    onEvent({ type: 'input-received', stepId, response });
+    return response;
+  };
+
+  const finish = (outcome: RunOutcome, message: string, switchTo?: string): RunResult => {
+    state.status = outcome === 'completed' ? 'completed' : outcome === 'switched' ? 'switched' : outcome === 'paused' ? 'waiting' : outcome === 'aborted' ? 'aborted' : 'failed';
+    state.switchTo = switchTo;
+    state.message = message;
+    save();
+    const auditOutcome = outcome === 'completed' || outcome === 'switched' ? 'ok' : outcome === 'paused' ? 'interrupted' : outcome === 'aborted' ? 'cancelled' : 'failed';
+    operation.end(auditOutcome, { details: { runbook: runbook.name, outcome, switchTo, message } });
+    onEvent({ type: 'run-finished', runId: state.id, outcome, switchTo, message });
+    return { runId: state.id, outcome, switchTo, message };
+  };
+
+  try {
+    for (let index = state.currentStep; index < runbook.steps.length; index++) {
+      const step = runbook.steps[index]!;
+      const stepState = state.steps[index]!;
+      state.currentStep = index;
+      if (stepState.status === 'done' || stepState.status === 'skipped') continue;
+      const stepCtx: StepContext = {
+        ctx: runCtx,
+        environment: options.environment,
+        state,
+        stepState,
+        signal,
+        emit: (event) => onEvent(event),
+        ask: (request) => ask(step.id, request),
+        save,
+      };
+      const wasMidway = stepState.status === 'running' || stepState.status === 'waiting';
+      let attempt = 0;
+      for (;;) {
+        attempt++;
+        if (signal.aborted) return finish('aborted', 'cancelled by the operator');
+        const startedAt = Date.now();
+        stepState.status = 'running';
+        stepState.startedAt = new Date(startedAt).toISOString();
+        stepState.attempts = (stepState.attempts ?? 0) + 1;
+        save();
+        audit('run.step', { step: step.id, status: 'started', attempt });
+        try {
+          const preview = await previewStep(step, stepCtx).catch((error: unknown) => [`(preview unavailable: ${oneLine(error)})`]);
+          onEvent({ type: 'step-started', stepId: step.id, index, total: runbook.steps.length, title: step.title, stepType: step.type, preview });
+          const outcome = (wasMidway && attempt === 1 ? await recheckStep(step, stepCtx) : undefined) ?? (await runStep(step, stepCtx));
+          if (outcome.skipped !== undefined) {
+            stepState.status = 'skipped';
+            stepState.skipReason = outcome.skipped;
+            stepState.finishedAt = new Date().toISOString();
+            save();
+            audit('run.step', { step: step.id, status: 'skipped', reason: outcome.skipped });
+            onEvent({ type: 'step-skipped', stepId: step.id, reason: outcome.skipped });
+          } else {
+            stepState.status = 'done';
+            stepState.summary = outcome.summary;
+            stepState.finishedAt = new Date().toISOString();
+            save();
+            audit('run.step', { step: step.id, status: 'done', summary: outcome.summary, duration_ms: Date.now() - startedAt });
+            onEvent({ type: 'step-finished', stepId: step.id, summary: outcome.summary, durationMs: Date.now() - startedAt });
+          }
+          break;
+        } catch (error) {
+          if (error instanceof NeedsOperator) {
+            stepState.status = 'waiting';
+            save();
+            audit('run.step', { step: step.id, status: 'waiting', request: error.request.kind });
+            return finish('paused', `step "${step.title}" needs the operator (${describeRequest(error.request)}); resume with \`mutx-ops run --resume ${state.id}\` (add --yes to confirm) or in the TUI`);
+          }
+          const message = oneLine(error);
+          stepState.status = 'failed';
+          stepState.error = message;
+          save();
+          audit('run.step', { step: step.id, status: 'failed', error: message });
+          if (signal.aborted) {
+            onEvent({ type: 'step-failed', stepId: step.id, error: message, offers: [] });
+            return finish('aborted', `cancelled by the operator during "${step.title}": ${message}`);
+          }
+          const offers = step.on_failure ?? DEFAULT_OFFERS;
+          onEvent({ type: 'step-failed', stepId: step.id, error: message, offers });
+          let response: InputResponse;
+          try {
+            response = await ask(step.id, { kind: 'failure', error: message, offers });
+          } catch (askError) {
+            if (askError instanceof NeedsOperator) return finish('failed', `step "${step.title}" failed: ${message}`);
+            throw askError;
+          }
+          const choice = response.kind === 'failure' ? response.choice : 'abort';
+          if (choice === 'retry') {
+            audit('run.step', { step: step.id, status: 'retry' });
+            continue;
+          }
+          if (choice === 'skip') {
+            let reason = response.kind === 'failure' ? response.reason : undefined;
+            while (!reason?.trim()) {
+              const answer = await ask(step.id, { kind: 'skip-reason', prompt: `Why skip "${step.title}"? (recorded in the audit trail)` });
+              reason = answer.kind === 'skip-reason' ? answer.reason : undefined;
+            }
+            stepState.status = 'skipped';
+            stepState.skipReason = `${reason!.trim()} (after failure: ${message})`;
+            save();
+            audit('run.step', { step: step.id, status: 'skipped', reason: stepState.skipReason });
+            onEvent({ type: 'step-skipped', stepId: step.id, reason: stepState.skipReason });
+            break;
+          }
+          if (typeof choice === 'object') {
+            audit('run.switch', { step: step.id, to: choice.switch });
+            return finish('switched', `"${step.title}" failed (${message}); switching to runbook ${choice.switch}`, choice.switch);
+          }
+          return finish('failed', `aborted at "${step.title}": ${message}`);
+        }
+      }
+    }
+    return finish('completed', `runbook ${runbook.name} completed`);
+  } catch (error) {
+    if (error instanceof NeedsOperator) return finish('paused', 'needs the operator');
+    finish(signal.aborted ? 'aborted' : 'failed', oneLine(error));
+    throw error;
+  }
+}
+
+function describeRequest(request: InputRequest): string {
+  switch (request.kind) {
+    case 'confirm':
+      return request.prompt;
+    case 'checklist-item':
+      return `checklist item "${request.label}"`;
+    case 'typed-confirmation':
+      return `type "${request.expected}" to confirm: ${request.prompt}`;
+    case 'failure':
+      return request.error;
+    case 'skip-reason':
+      return request.prompt;
+    case 'select-target':
+      return 'choose a revision or backup (--target REV or --backup FILE)';
+    case 'logs-watch':
+      return request.prompt;
+  }
+}
+
+async function readStartRevisions(ctx: CoreContext): Promise<string[]> {
+  const client = await openClient(ctx);
+  try {
+    // Unknown rows are allowed here: the not-up-to-date runbook exists to stamp them away.
+    return await readVersionRows(client, versionNames(ctx.settings));
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export type { StepState, Step };

@@ -1,0 +1,68 @@
+import type { FailureOffer, StepType } from './schema';
+
+/**
+ * The one event stream a run emits. The headless runner prints it line by line (or as JSON
+ * lines); the TUI renders it. Neither adds behaviour: everything the operator can do is an
+ * InputRequest answered with an InputResponse.
+ */
+export type StepStatus = 'pending' | 'running' | 'waiting' | 'done' | 'skipped' | 'failed';
+
+export interface StepSummary {
+  id: string;
+  title: string;
+  type: StepType;
+  text: string;
+  destructive: boolean;
+}
+
+export type StepProgress =
+  | { kind: 'backup'; tablesDone: number; tablesTotal: number; bytes: number; rateBytesPerSec: number; etaSeconds?: number }
+  | { kind: 'migration'; index: number; total: number; revision: string; direction: string; elapsedMs: number }
+  | { kind: 'logs'; matched: number; lines: number; matchesLastMinute: number; elapsedMs: number; durationMs: number }
+  | { kind: 'command'; elapsedMs: number; timeoutMs: number }
+  | { kind: 'lock-wait'; holder?: string; waitedMs: number };
+
+export type InputRequest =
+  | { kind: 'confirm'; prompt: string; detail?: string[] }
+  | { kind: 'checklist-item'; itemId: string; label: string; index: number; total: number }
+  | { kind: 'typed-confirmation'; prompt: string; expected: string; detail: string[] }
+  | { kind: 'failure'; error: string; offers: FailureOffer[] }
+  | { kind: 'skip-reason'; prompt: string }
+  | { kind: 'select-target'; options: TargetOption[] }
+  | { kind: 'logs-watch'; prompt: string };
+
+export interface TargetOption {
+  kind: 'revision' | 'backup';
+  /** Revision id, or the backup file. */
+  value: string;
+  label: string;
+  revision?: string;
+}
+
+export type InputResponse =
+  | { kind: 'confirm'; ok: boolean }
+  | { kind: 'checklist-item'; ticked: boolean }
+  | { kind: 'typed-confirmation'; text: string }
+  | { kind: 'failure'; choice: 'retry' | 'skip' | 'abort' | { switch: string }; reason?: string }
+  | { kind: 'skip-reason'; reason: string }
+  | { kind: 'select-target'; value: string | undefined }
+  | { kind: 'logs-watch'; done: true };
+
+export type RunOutcome = 'completed' | 'aborted' | 'failed' | 'switched' | 'paused';
+
+export type RunEvent =
+  | { type: 'run-started'; runId: string; runbook: string; title: string; environment?: string; target: string; protected: boolean; drill: boolean; resumed: boolean; steps: StepSummary[] }
+  | { type: 'step-started'; stepId: string; index: number; total: number; title: string; stepType: StepType; preview: string[] }
+  | { type: 'output'; stepId: string; line: string; stream: 'stdout' | 'stderr' | 'info' | 'match' }
+  | { type: 'progress'; stepId: string; progress: StepProgress }
+  | { type: 'needs-input'; stepId: string; request: InputRequest }
+  | { type: 'input-received'; stepId: string; response: InputResponse }
+  | { type: 'step-finished'; stepId: string; summary: string; durationMs: number }
+  | { type: 'step-skipped'; stepId: string; reason: string }
+  | { type: 'step-failed'; stepId: string; error: string; offers: FailureOffer[] }
+  | { type: 'run-finished'; runId: string; outcome: RunOutcome; switchTo?: string; message: string };
+
+/** Answers the engine's questions: the headless runner from flags, the TUI from keypresses. */
+export interface InputProvider {
+  ask(stepId: string, request: InputRequest, signal: AbortSignal): Promise<InputResponse>;
+}
