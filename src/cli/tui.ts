@@ -1,0 +1,300 @@
+/**
+ * The interactive app's entry, loaded by the bin with a dynamic import (so headless commands
+ * never load Ink or React). It builds the real Services over the core and the runbook engine
+ * — a thin layer: no behaviour of its own — and renders the app, restoring the terminal on
+ * every way out.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { render } from 'ink';
+import { createElement } from 'react';
+import { AuditTrail } from '../core/audit';
+import { latestVerifiedBackup, listBackups, verifyBackup } from '../core/backup';
+import type { BackupRecord } from '../core/backup';
+import type { EnvironmentSettings, ProjectSettings } from '../core/config';
+import type { Target } from '../core/connection';
+import { oneLine } from '../core/errors';
+import type { Operator } from '../core/identity';
+import { describeLogSource, followLog, parseLogSource } from '../core/logs';
+import { describeHolder } from '../core/migrations/lock';
+import { loadGraph, openClient, readStatus, versionNames, type CoreContext } from '../core/migrations/operations';
+import { readVersionRows } from '../core/migrations/versionTable';
+import { runRunbook } from '../runbook/engine';
+import { findRunbook, loadRunbooks } from '../runbook/loader';
+import { loadRunState, resumableRuns } from '../runbook/state';
+import { App } from '../ui/App';
+import type { BackupEntry, HistoryView, RunbookInfo, Services } from '../ui/services';
+import { operatorFrom, settingsFrom, targetFrom } from './context';
+
+export interface ServiceBase {
+  settings: ProjectSettings;
+  operator: Operator;
+  audit: AuditTrail;
+  /** Undefined when no database could be resolved; `problem` says why. */
+  target?: Target;
+  problem?: string;
+}
+
+/** Resolves project, operator and target the way headless commands do (DATABASE_URL, default env). */
+export async function serviceBaseFromEnvironment(): Promise<ServiceBase> {
+  const settings = settingsFrom({});
+  const operator = await operatorFrom();
+  const audit = new AuditTrail(settings.auditPath, operator);
+  try {
+    return { settings, operator, audit, target: await targetFrom({}, settings) };
+  } catch (error) {
+    return { settings, operator, audit, problem: oneLine(error) };
+  }
+}
+
+function backupEntry(record: BackupRecord): BackupEntry {
+  return {
+    file: record.file,
+    name: path.basename(record.file),
+    createdAt: record.createdAt,
+    sizeBytes: record.sizeBytes,
+    revisions: record.revisions,
+    verified: record.verified?.ok === true,
+    verifiedAt: record.verified?.at,
+    label: record.label,
+    environment: record.environment,
+    database: record.database,
+  };
+}
+
+/** The real services: each method is one call into the core or the engine. */
+export function createServices(base: ServiceBase): Services {
+  const { settings, operator, audit, target } = base;
+  const environment: EnvironmentSettings | undefined = target?.environment ? settings.environments[target.environment] : undefined;
+  const needTarget = (): Target => {
+    if (!target) throw new Error(base.problem ?? 'no database');
+    return target;
+  };
+  const ctx = (extra: Partial<CoreContext> = {}): CoreContext => ({ settings, operator, audit, target: needTarget(), ...extra });
+
+  return {
+    target: () =>
+      target
+        ? { environment: target.environment, protected: target.protected, redacted: target.redacted, host: target.host, port: target.port, database: target.database }
+        : { protected: false, redacted: '(no database)', host: '?', port: 0, database: '?', problem: base.problem ?? 'no database' },
+
+    async targetStatus() {
+      const client = await openClient(ctx());
+      try {
+        const status = await readStatus(client, loadGraph(settings), versionNames(settings));
+        return {
+          serverVersion: status.serverVersion,
+          current: status.versionRows,
+          heads: status.heads,
+          pending: status.pending,
+          drift: status.drift.length,
+          lockHolder: status.lockHolder ? describeHolder(status.lockHolder) : undefined,
+        };
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+
+    async lastVerifiedBackup() {
+      if (!target) return undefined;
+      const record = latestVerifiedBackup(settings, target, Number.POSITIVE_INFINITY);
+      return record ? backupEntry(record) : undefined;
+    },
+
+    runbooks() {
+      const { runbooks, errors } = loadRunbooks(settings.runbooksPath);
+      const env = target?.environment;
+      return {
+        runbooks: runbooks.map(({ runbook, file }): RunbookInfo => {
+          const select = runbook.steps.find((step) => step.type === 'select-target');
+          return {
+            name: runbook.name,
+            title: runbook.title,
+            description: runbook.description,
+            category: runbook.category,
+            file,
+            steps: runbook.steps.length,
+            stepTypes: runbook.steps.map((step) => step.type),
+            selects: select?.type === 'select-target' ? select.from : undefined,
+            allowed: !runbook.environments || !env || runbook.environments.includes(env),
+          };
+        }),
+        errors: errors.map((error) => oneLine(error)),
+      };
+    },
+
+    resumableRuns() {
+      if (!target) return [];
+      return resumableRuns(settings)
+        .filter((run) => run.target === target.redacted)
+        .map((run) => {
+          let stepTitle: string | undefined;
+          try {
+            stepTitle = findRunbook(settings.runbooksPath, run.runbookFile).runbook.steps[run.currentStep]?.title;
+          } catch {
+            stepTitle = undefined;
+          }
+          return {
+            id: run.id,
+            runbook: run.runbook,
+            environment: run.environment,
+            target: run.target,
+            status: run.status,
+            currentStep: run.currentStep,
+            stepCount: run.steps.length,
+            stepTitle,
+            updatedAt: run.updatedAt,
+            interrupted: run.status === 'running',
+            drill: run.drill,
+            steps: run.steps.map((step) => ({ id: step.id, status: step.status, skipReason: step.skipReason })),
+          };
+        });
+    },
+
+    async startRun(name, options) {
+      const resume = options.resumeRunId ? loadRunState(settings, options.resumeRunId) : undefined;
+      const loaded = findRunbook(settings.runbooksPath, resume?.runbookFile ?? name);
+      const result = await runRunbook({
+        loaded,
+        ctx: ctx({ signal: options.signal }),
+        environment,
+        drill: options.drill,
+        resume,
+        input: options.input,
+        onEvent: options.onEvent,
+        signal: options.signal,
+        preset: options.selectedRevision || options.selectedBackup ? { selectedRevision: options.selectedRevision, selectedBackup: options.selectedBackup } : undefined,
+      });
+      return { runId: result.runId, outcome: result.outcome, switchTo: result.switchTo };
+    },
+
+    async history(): Promise<HistoryView> {
+      const graph = loadGraph(settings);
+      let rows: string[] = [];
+      let problem: string | undefined;
+      try {
+        const client = await openClient(ctx());
+        try {
+          rows = await readVersionRows(client, versionNames(settings));
+        } finally {
+          await client.end().catch(() => {});
+        }
+      } catch (error) {
+        problem = oneLine(error);
+      }
+      const applied = graph.ancestorsOrSelf(rows.filter((id) => graph.has(id)));
+      return {
+        nodes: graph.order.map((id) => {
+          const file = graph.get(id);
+          const children = graph.children.get(id) ?? [];
+          return { id, message: file.message, parents: file.revises, children, file: file.file, transactional: file.transactional, applied: applied.has(id), current: rows.includes(id), head: children.length === 0 };
+        }),
+        current: rows,
+        heads: graph.heads(),
+        problem,
+      };
+    },
+
+    async backups() {
+      return listBackups(settings, target ? { target } : undefined).map(backupEntry);
+    },
+
+    async verifyBackup(file, signal) {
+      const result = await verifyBackup({ settings, operator, audit, target, signal }, file);
+      return result.ok
+        ? { ok: true, message: `verified: checksum ${result.checksumOk === false ? 'MISMATCH' : 'ok'}${result.tocEntries !== undefined ? `, ${result.tocEntries} TOC entries` : ''} — ${path.basename(result.file)}` }
+        : { ok: false, message: `verification failed: ${result.problems.join('; ') || 'unknown problem'} — ${path.basename(result.file)}` };
+    },
+
+    logSource: () => environment?.log_source,
+
+    followLogs({ filter, emitAll, onEvent, signal }) {
+      const spec = environment?.log_source;
+      if (!spec) throw new Error(`no log source: set log_source for environment ${target?.environment ?? '(none: DATABASE_URL)'} in mutx-ops.yaml`);
+      const source = parseLogSource(spec);
+      const follower = followLog({ source, filter, emitAll, cwd: settings.root, signal, onEvent });
+      return {
+        description: describeLogSource(source),
+        stop: async () => {
+          await follower.stop();
+        },
+      };
+    },
+
+    audit(count) {
+      return { file: audit.file, records: audit.last(count), verification: audit.verify() };
+    },
+  };
+}
+
+const SHOW_CURSOR = '\u001B[?25h';
+
+/** Renders the app until the operator quits; the terminal is restored on every path out. */
+export async function runTui(options: { services?: Services } = {}): Promise<number> {
+  // A log followed at tens of thousands of lines a second makes short-lived strings by the
+  // million: a small young generation keeps the resident size down (see bench/tui.ts).
+  v8.setFlagsFromString('--max-semi-space-size=2');
+  const trace = process.env.MUTX_OPS_TRACE_STARTUP;
+  const marks: Record<string, number> = { tuiLoaded: performance.now() };
+  const services = options.services ?? createServices(await serviceBaseFromEnvironment());
+  marks.servicesReady = performance.now();
+  const instance = render(createElement(App, { services }), {
+    exitOnCtrlC: false,
+    patchConsole: true,
+    // MUTX_OPS_TRACE_STARTUP=FILE: where the first frame's time goes (ms since process start).
+    onRender: trace
+      ? () => {
+          if (marks.firstFrame !== undefined) return;
+          marks.firstFrame = performance.now();
+          fs.writeFileSync(trace, `${JSON.stringify(marks)}\n`);
+        }
+      : undefined,
+  });
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    try {
+      instance.unmount();
+    } catch {
+      // already unmounted
+    }
+    try {
+      if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    } catch {
+      // stdin gone (terminal closed)
+    }
+    if (process.stdout.writable) process.stdout.write(SHOW_CURSOR);
+  };
+  const fatal = (error: unknown) => {
+    restore();
+    process.stderr.write(`mutx-ops: internal error in the interactive app: ${oneLine(error)}\n`);
+    process.exit(1);
+  };
+  // Closing the terminal: nothing to draw on. The run's state file makes it resumable, and the
+  // server rolls back an open transaction and frees the lock when the session ends.
+  const hangup = () => process.exit(129);
+  const terminate = () => {
+    restore();
+    process.exit(143);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+  process.on('SIGHUP', hangup);
+  process.on('SIGTERM', terminate);
+  try {
+    await instance.waitUntilExit();
+    restore();
+    return 0;
+  } catch (error) {
+    restore();
+    process.stderr.write(`mutx-ops: ${oneLine(error)}\n`);
+    return 1;
+  } finally {
+    process.off('uncaughtException', fatal);
+    process.off('unhandledRejection', fatal);
+    process.off('SIGHUP', hangup);
+    process.off('SIGTERM', terminate);
+  }
+}

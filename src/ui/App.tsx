@@ -1,0 +1,299 @@
+import { Box, useApp } from 'ink';
+import React, { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { Dialog } from './components/Dialog';
+import { HelpOverlay } from './components/HelpOverlay';
+import { Line } from './components/Line';
+import { EnvironmentBanner } from './components/TargetHeader';
+import { UiProvider, useTerminalSize, useTheme, type TerminalSize } from './context';
+import { HelpProvider, type HelpInfo } from './help';
+import { isCtrlC, KeyboardRoot, LAYER, useKeys } from './keys';
+import { isStepRunning } from './run/runState';
+import { RunSession, type RunSpec, type SessionSnapshot } from './run/session';
+import { restoreRunbook, rollbackRunbook } from './runbookPicks';
+import { AuditScreen } from './screens/AuditScreen';
+import { BackupsScreen } from './screens/BackupsScreen';
+import { HistoryScreen } from './screens/HistoryScreen';
+import { HomeScreen, type ActiveRunSummary, type ScreenName } from './screens/HomeScreen';
+import { LogsScreen } from './screens/LogsScreen';
+import { RunScreen } from './screens/RunScreen';
+import type { ResumableRun, RunbookList, Services } from './services';
+import type { Theme } from './theme';
+
+export interface AppProps {
+  services: Services;
+  theme?: Theme;
+  /** Fixed terminal size (tests); by default the real one, following resizes. */
+  size?: TerminalSize;
+  /** Flush interval of the run's event buffer (ms). */
+  flushMs?: number;
+}
+
+type Screen = 'home' | 'run' | ScreenName;
+type DialogKind = 'quit' | 'cancel' | 'stop';
+
+/** The interactive app: screens on a stack, one run session at a time, global keys. */
+export function App({ services, theme, size, flushMs }: AppProps) {
+  const { exit } = useApp();
+  return (
+    <UiProvider theme={theme} size={size}>
+      <CrashGuard onCrash={exit}>
+        <KeyboardRoot>
+          <Shell services={services} flushMs={flushMs} />
+        </KeyboardRoot>
+      </CrashGuard>
+    </UiProvider>
+  );
+}
+
+/**
+ * A render error ends the app with one line (the entry prints it after restoring the
+ * terminal) instead of a stack trace drawn over the screen.
+ */
+class CrashGuard extends React.Component<{ onCrash: (error: Error) => void; children: React.ReactNode }, { crashed: boolean }> {
+  override state = { crashed: false };
+
+  static getDerivedStateFromError(): { crashed: boolean } {
+    return { crashed: true };
+  }
+
+  override componentDidCatch(error: Error): void {
+    this.props.onCrash(error);
+  }
+
+  override render(): React.ReactNode {
+    return this.state.crashed ? null : this.props.children;
+  }
+}
+
+const noSubscribe = () => () => {};
+const noSnapshot = () => undefined;
+
+function Shell({ services, flushMs }: { services: Services; flushMs?: number }) {
+  const { exit } = useApp();
+  const theme = useTheme();
+  const { columns } = useTerminalSize();
+  const identity = useMemo(() => services.target(), [services]);
+  const [stack, setStack] = useState<Screen[]>(['home']);
+  const [session, setSession] = useState<RunSession | null>(null);
+  const snapshot: SessionSnapshot | undefined = useSyncExternalStore(session?.subscribe ?? noSubscribe, session?.getSnapshot ?? noSnapshot);
+  const [dialog, setDialog] = useState<DialogKind | null>(null);
+  /** Restore / rollback picked on Backups or History: asked once more before the run starts. */
+  const [pendingStart, setPendingStart] = useState<{ spec: RunSpec; title: string; lines: string[] } | null>(null);
+  const [help, setHelp] = useState(false);
+  const [helpInfo, setHelpInfo] = useState<HelpInfo>({ screen: 'home', keys: [] });
+  const [quitting, setQuitting] = useState<'cancelling' | 'forced' | false>(false);
+  const [notice, setNotice] = useState<string | undefined>();
+  // Runbooks are parsed after the first frame: the target header shows at once.
+  const [catalog, setCatalog] = useState<{ list: RunbookList; resumable: ResumableRun[] } | undefined>();
+  const [catalogLoads, setCatalogLoads] = useState(0);
+  useEffect(() => {
+    const handle = setImmediate(() => setCatalog({ list: services.runbooks(), resumable: services.resumableRuns() }));
+    return () => clearImmediate(handle);
+  }, [services, catalogLoads]);
+  const reloadCatalog = useCallback(() => setCatalogLoads((n) => n + 1), []);
+  const runbooks = catalog?.list.runbooks ?? [];
+  const rollback = rollbackRunbook(runbooks);
+  const restore = restoreRunbook(runbooks);
+  const screen = stack[stack.length - 1] ?? 'home';
+  const active = Boolean(session && snapshot && !snapshot.settled);
+  const stepRunning = Boolean(snapshot && active && isStepRunning(snapshot.state));
+
+  const push = useCallback((next: Screen) => setStack((s) => (s[s.length - 1] === next ? s : [...s, next])), []);
+  const pop = useCallback(() => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)), []);
+
+  const startSession = useCallback(
+    (spec: RunSpec) => {
+      if (session && !session.getSnapshot().settled) {
+        setNotice(`a run of ${session.spec.name} is in progress: finish or stop it (x) first`);
+        return;
+      }
+      session?.dispose();
+      const next = new RunSession(services, spec, flushMs);
+      setSession(next);
+      setNotice(undefined);
+      setStack(['home', 'run']);
+      void next.start();
+    },
+    [services, session, flushMs],
+  );
+
+  // The operator chose "switch to <runbook>" in a failure prompt: start it right away.
+  const switched = useRef<RunSession | null>(null);
+  useEffect(() => {
+    if (!session || !snapshot?.settled || switched.current === session) return;
+    const to = snapshot.result?.switchTo ?? snapshot.state.finished?.switchTo;
+    if (snapshot.result?.outcome === 'switched' && to) {
+      switched.current = session;
+      startSession({ name: to });
+    }
+  }, [session, snapshot, startSession]);
+
+  const leaveRun = useCallback(() => {
+    if (session?.getSnapshot().settled) {
+      session.dispose();
+      setSession(null);
+    }
+    setStack(['home']);
+    reloadCatalog();
+  }, [session, reloadCatalog]);
+
+  const quitNow = useCallback(() => {
+    session?.dispose();
+    exit();
+  }, [exit, session]);
+
+  const requestQuit = useCallback(() => {
+    if (active) setDialog('quit');
+    else quitNow();
+  }, [active, quitNow]);
+
+  const cancelAndThen = useCallback(
+    (then: 'quit' | 'stay') => {
+      if (!session) return;
+      session.cancel();
+      if (then === 'quit') {
+        setQuitting('cancelling');
+        void session.done.then(() => quitNow());
+      }
+    },
+    [session, quitNow],
+  );
+
+  const onDialog = (yes: boolean) => {
+    const kind = dialog;
+    setDialog(null);
+    if (!yes) return;
+    if (kind === 'quit') cancelAndThen('quit');
+    else cancelAndThen('stay');
+  };
+
+  // Ctrl+C comes first, whatever has focus: ask before cancelling a run; quit otherwise.
+  useKeys((input, key) => {
+    if (!isCtrlC(input, key)) return false;
+    if (quitting === 'cancelling') {
+      setQuitting('forced');
+      return true;
+    }
+    if (quitting === 'forced') {
+      exit();
+      return true;
+    }
+    if (dialog) onDialog(true);
+    else if (active) setDialog('cancel');
+    else quitNow();
+    return true;
+  }, LAYER.interrupt);
+
+  // Global keys, after the screen had its chance.
+  useKeys((input, key) => {
+    if (input === '?') setHelp(true);
+    else if (input === 'q') requestQuit();
+    else if (key.escape && stack.length > 1) pop();
+    else return false;
+    return true;
+  }, LAYER.app);
+
+  const activeRun: ActiveRunSummary | undefined =
+    session && snapshot && !snapshot.settled
+      ? {
+          runbook: snapshot.state.runbook,
+          title: snapshot.state.title,
+          status: snapshot.prompt ? 'waiting for you' : stepRunning ? `running step ${snapshot.state.current + 1}/${snapshot.state.steps.length}` : 'running',
+        }
+      : undefined;
+
+  const runningTitle = snapshot?.state.steps.find((s) => s.status === 'running')?.title;
+  const dialogs: Record<DialogKind, { title: string; lines: string[]; yes: string; no: string }> = {
+    cancel: stepRunning
+      ? { title: `Cancel the running step "${runningTitle}"?`, lines: ['The engine cancels it on the server, rolls back its transaction and releases the lock.', 'The run then ends as aborted (recorded in the audit trail).'], yes: 'cancel the step', no: 'keep it running' }
+      : { title: `Stop the run of ${snapshot?.state.runbook}?`, lines: ['Nothing is running right now; the run ends here as aborted (recorded in the audit trail).'], yes: 'stop the run', no: 'keep going' },
+    stop: { title: `Stop the run of ${snapshot?.state.runbook}?`, lines: [stepRunning ? `The running step "${runningTitle}" is cancelled (server-side cancel, rollback, lock released).` : 'The run stops at this step.', 'It ends as aborted (recorded in the audit trail).'], yes: 'stop', no: 'keep going' },
+    quit: { title: 'Quit mutx-ops?', lines: [stepRunning ? `A step is running ("${runningTitle}"): quitting cancels it first (server-side cancel, rollback, lock released).` : `The run of ${snapshot?.state.runbook} is stopped here (aborted, recorded in the audit trail).`], yes: 'quit', no: 'stay' },
+  };
+
+  const overlay = quitting ? (
+    <Box flexDirection="column">
+      <EnvironmentBanner identity={identity} />
+      <Line color={theme.warn} bold>
+        {quitting === 'forced' ? 'still cancelling — ctrl+c again quits without waiting (the run may need resuming)' : 'cancelling the run before quitting: waiting for the engine to roll back and release the lock…'}
+      </Line>
+    </Box>
+  ) : pendingStart ? (
+    <Box flexDirection="column">
+      <EnvironmentBanner identity={identity} />
+      <Dialog
+        title={pendingStart.title}
+        lines={pendingStart.lines}
+        yes="start it"
+        no="not now"
+        onAnswer={(yes) => {
+          const spec = pendingStart.spec;
+          setPendingStart(null);
+          if (yes) startSession(spec);
+        }}
+      />
+    </Box>
+  ) : dialog ? (
+    <Box flexDirection="column">
+      <EnvironmentBanner identity={identity} />
+      <Dialog {...dialogs[dialog]} onAnswer={onDialog} />
+    </Box>
+  ) : help ? (
+    <HelpOverlay screen={helpInfo.screen} keys={helpInfo.keys} onClose={() => setHelp(false)} />
+  ) : null;
+
+  return (
+    <HelpProvider onChange={setHelpInfo}>
+      <Box flexDirection="column" width={columns}>
+      {overlay}
+      <Box flexDirection="column" display={overlay ? 'none' : 'flex'}>
+        {notice ? <Line color={theme.warn}>{notice}</Line> : null}
+        {screen === 'home' ? (
+          <HomeScreen
+            services={services}
+            catalog={catalog}
+            onRefresh={reloadCatalog}
+            activeRun={activeRun}
+            onStart={(runbook) => startSession({ name: runbook.name, title: runbook.title })}
+            onResume={(run) => startSession({ name: run.runbook, resumeRunId: run.id, seeds: run.steps })}
+            onReturnToRun={() => push('run')}
+            onOpen={push}
+          />
+        ) : screen === 'run' && session ? (
+          <RunScreen session={session} identity={identity} onBack={leaveRun} onOpenLogs={() => push('logs')} onStop={() => setDialog('stop')} />
+        ) : screen === 'logs' ? (
+          <LogsScreen services={services} onBack={pop} />
+        ) : screen === 'history' ? (
+          <HistoryScreen
+            services={services}
+            rollbackRunbook={rollback?.name}
+            onRollback={(revision) =>
+              setPendingStart({
+                spec: { name: rollback!.name, title: rollback!.title, selectedRevision: revision },
+                title: `Roll back ${identity.database} to revision ${revision}?`,
+                lines: [`Starts the ${rollback!.name} runbook with this revision chosen; every revision above it is downgraded.`, identity.protected ? 'Protected environment: the destructive step asks for the database name.' : `Target: ${identity.redacted}`],
+              })
+            }
+            onBack={pop}
+          />
+        ) : screen === 'backups' ? (
+          <BackupsScreen
+            services={services}
+            restoreRunbook={restore?.name}
+            onRestore={(file) =>
+              setPendingStart({
+                spec: { name: restore!.name, title: restore!.title, selectedBackup: file },
+                title: `Restore this backup over ${identity.database}?`,
+                lines: [file.split('/').pop() ?? file, `Starts the ${restore!.name} runbook with this backup chosen: the database is overwritten (a safety backup is taken first).`, identity.protected ? 'Protected environment: the restore asks for the database name.' : `Target: ${identity.redacted}`],
+              })
+            }
+            onBack={pop}
+          />
+        ) : screen === 'audit' ? (
+          <AuditScreen services={services} onBack={pop} />
+        ) : null}
+      </Box>
+      </Box>
+    </HelpProvider>
+  );
+}

@@ -1,0 +1,13 @@
+import { Text } from 'ink';
+import React, { useEffect, useState } from 'react';
+import { SPINNER_FRAMES } from '../theme';
+
+/** Ticks only while mounted: nothing animates (and no timer runs) when nothing is running. */
+export function Spinner({ color }: { color?: string }) {
+  const [frame, setFrame] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setFrame((f) => (f + 1) % SPINNER_FRAMES.length), 120);
+    return () => clearInterval(timer);
+  }, []);
+  return <Text color={color}>{SPINNER_FRAMES[frame]}</Text>;
+}

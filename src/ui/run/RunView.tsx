@@ -1,0 +1,157 @@
+import { Box, Text } from 'ink';
+import React, { useEffect, useState } from 'react';
+import type { InputResponse } from '../../runbook/events';
+import { EnvironmentBanner } from '../components/TargetHeader';
+import { Line } from '../components/Line';
+import { useTerminalSize, useTheme } from '../context';
+import { clampLines, formatDuration, wrapText } from '../format';
+import type { TargetIdentity } from '../services';
+import { SYMBOL } from '../theme';
+import { allocateRows } from './layout';
+import { OutputWindow } from './OutputWindow';
+import { progressText } from './progressText';
+import { PromptPanel, promptRows } from './prompts/PromptPanel';
+import { focusStep, type StepView } from './runState';
+import type { SessionSnapshot } from './session';
+import { StepList } from './StepList';
+
+/**
+ * The run screen's body, drawn from a session snapshot: the step list, the focused step's
+ * text, what it will do (preview), live progress, the newest output, and the open question.
+ * Pure rendering: tests pass recorded snapshots.
+ */
+export function RunView({ snapshot, identity, preselect, reservedRows = 1, onAnswer }: { snapshot: SessionSnapshot; identity: TargetIdentity; preselect?: string; reservedRows?: number; onAnswer: (id: number, response: InputResponse) => void }) {
+  const theme = useTheme();
+  const { rows, columns } = useTerminalSize();
+  const { state, prompt } = snapshot;
+  const focus = focusStep(state);
+  const index = focus ? state.steps.indexOf(focus) : -1;
+  const promptStep = prompt ? state.steps.find((s) => s.id === prompt.stepId) : undefined;
+
+  const fixed = 2 + reservedRows + 1; // banner, title, footer (reserved), spare line
+  const maxPrompt = Math.max(3, Math.floor(rows * 0.4));
+  const promptHeight = prompt ? promptRows(prompt.request, promptStep, maxPrompt, columns) : 0;
+  const endRows = state.finished || state.error || snapshot.cancelling ? 2 : 0;
+  const hasProgress = focus?.status === 'running';
+  const text = focus ? wrapText(focus.text, columns - 4) : [];
+  const preview = focus?.preview ?? [];
+  // The focused step's output; earlier steps are summed up in the step list.
+  const output = focus ? state.output.filter((line) => line.stepId === focus.id) : state.output;
+  const budget = rows - fixed - promptHeight - endRows - (focus ? 1 : 0) - (hasProgress ? 1 : 0);
+  const alloc = allocateRows(budget, [
+    { name: 'steps', min: Math.min(3, state.steps.length), want: state.steps.length },
+    { name: 'preview', min: Math.min(3, preview.length ? preview.length + 1 : 0), want: preview.length ? Math.min(preview.length, 6) + 1 : 0 },
+    { name: 'text', min: Math.min(1, text.length), want: Math.min(text.length, 3) },
+    { name: 'output', min: 0, want: output.length },
+  ]);
+
+  return (
+    <Box flexDirection="column">
+      <EnvironmentBanner identity={identity} />
+      <Line>
+        <Text bold>{state.title}</Text>
+        <Text color={theme.muted}>
+          {' '}
+          ({state.runbook}){state.runId ? ` · run ${state.runId}` : ' · starting…'}
+          {state.resumed ? ' · resumed' : ''}
+        </Text>
+        {state.drill ? <Text color={theme.warn}> · DRILL (scratch copy)</Text> : null}
+      </Line>
+      <StepList steps={state.steps} current={index} height={alloc.steps ?? 0} />
+      {focus ? <FocusHeader step={focus} index={index} total={state.steps.length} /> : null}
+      {clampLines(text, alloc.text ?? 0).map((line, i) => (
+        <Line key={`t${i}`} color={theme.muted}>
+          {'  '}
+          {line}
+        </Line>
+      ))}
+      {(alloc.preview ?? 0) > 0 ? (
+        <Box flexDirection="column">
+          <Line bold>{focus?.status === 'pending' || focus?.status === 'waiting' ? '  Will do:' : '  Doing:'}</Line>
+          {clampLines(preview, (alloc.preview ?? 1) - 1).map((line, i) => (
+            <Line key={`p${i}`}>
+              {'    '}
+              {line}
+            </Line>
+          ))}
+        </Box>
+      ) : null}
+      {hasProgress && focus ? <ProgressLine step={focus} /> : null}
+      <OutputWindow lines={output} total={output.length} height={alloc.output ?? 0} />
+      {prompt ? <PromptPanel prompt={prompt} step={promptStep} maxRows={maxPrompt} preselect={preselect} onAnswer={(response) => onAnswer(prompt.id, response)} /> : null}
+      <EndLines snapshot={snapshot} />
+    </Box>
+  );
+}
+
+function FocusHeader({ step, index, total }: { step: StepView; index: number; total: number }) {
+  const theme = useTheme();
+  return (
+    <Line>
+      <Text bold>
+        Step {index + 1}/{total}: {step.title}
+      </Text>
+      <Text color={theme.muted}> ({step.type})</Text>
+      {step.destructive ? <Text color={theme.danger}> {SYMBOL.warning} destructive</Text> : null}
+      {step.attempts > 1 ? <Text color={theme.warn}> · attempt {step.attempts}</Text> : null}
+    </Line>
+  );
+}
+
+/** Progress as the engine reported it, plus a wall clock ticking once a second while the step runs. */
+function ProgressLine({ step }: { step: StepView }) {
+  const theme = useTheme();
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  const elapsed = step.startedAt ? formatDuration(Math.max(0, now - step.startedAt)) : '';
+  return (
+    <Line color={theme.accent}>
+      {'  '}
+      {step.progress ? progressText(step.progress) : 'working…'}
+      <Text color={theme.muted}>{elapsed ? ` · step running ${elapsed}` : ''}</Text>
+    </Line>
+  );
+}
+
+function EndLines({ snapshot }: { snapshot: SessionSnapshot }) {
+  const theme = useTheme();
+  const { state } = snapshot;
+  if (state.error) {
+    return (
+      <Box flexDirection="column">
+        <Line color={theme.danger} bold>
+          {SYMBOL.failed} could not run {state.runbook}
+        </Line>
+        <Line color={theme.danger}>{state.error}</Line>
+      </Box>
+    );
+  }
+  if (state.finished) {
+    const f = state.finished;
+    const ok = f.outcome === 'completed';
+    const symbol = ok ? SYMBOL.done : f.outcome === 'switched' ? '↪' : f.outcome === 'paused' ? '‖' : SYMBOL.failed;
+    return (
+      <Box flexDirection="column">
+        <Line bold color={ok ? theme.ok : f.outcome === 'switched' || f.outcome === 'paused' ? theme.warn : theme.danger}>
+          {symbol} run {f.outcome}
+          {f.switchTo ? ` — switching to ${f.switchTo}` : ''}
+        </Line>
+        <Line>{f.message}</Line>
+      </Box>
+    );
+  }
+  if (snapshot.cancelling) {
+    return (
+      <Box flexDirection="column">
+        <Line color={theme.warn} bold>
+          cancelling… the engine cancels on the server, rolls back and releases the lock
+        </Line>
+        <Line color={theme.muted}>the run stops at a clean point and ends as aborted; nothing is left half-done</Line>
+      </Box>
+    );
+  }
+  return null;
+}

@@ -1,0 +1,115 @@
+import { Box, Text } from 'ink';
+import React, { useMemo, useState } from 'react';
+import type { AuditRecord } from '../../core/audit';
+import { EnvironmentBanner } from '../components/TargetHeader';
+import { Footer, type KeyHint } from '../components/Footer';
+import { Line } from '../components/Line';
+import { TextField } from '../components/TextField';
+import { useTerminalSize, useTheme } from '../context';
+import { useScreenHelp } from '../help';
+import { isDown, isUp, LAYER, useKeys } from '../keys';
+import type { Services } from '../services';
+import { SYMBOL } from '../theme';
+
+const KEYS: readonly KeyHint[] = [
+  ['j/k', 'scroll'],
+  ['/', 'filter'],
+  ['r', 'reload'],
+  ['esc', 'back'],
+  ['?', 'help'],
+];
+
+/** The latest audit records and whether the hash chain verifies (first bad record named). */
+export function AuditScreen({ services, onBack }: { services: Services; onBack: () => void }) {
+  const theme = useTheme();
+  const { rows } = useTerminalSize();
+  const identity = services.target();
+  const [reloads, setReloads] = useState(0);
+  const [filter, setFilter] = useState('');
+  const [editing, setEditing] = useState(false);
+  const view = useMemo(() => services.audit(500), [services, reloads]);
+  const records = useMemo(() => {
+    const needle = filter.toLowerCase();
+    return needle ? view.records.filter((r) => JSON.stringify(r).toLowerCase().includes(needle)) : view.records;
+  }, [view, filter]);
+  const height = Math.max(3, rows - 1 - 4 - 1 - (editing || filter ? 1 : 0));
+  const [offset, setOffset] = useState(0);
+  const maxOffset = Math.max(0, records.length - height);
+  const shown = records.slice(Math.max(0, records.length - height - offset), records.length - offset);
+  useScreenHelp('audit', KEYS);
+  useKeys((input, key) => {
+    if (isUp(input, key)) setOffset((o) => Math.min(maxOffset, o + 1));
+    else if (isDown(input, key)) setOffset((o) => Math.max(0, o - 1));
+    else if (input === 'r') setReloads((n) => n + 1);
+    else if (input === '/') setEditing(true);
+    else if (key.escape && filter) setFilter('');
+    else if (key.escape) onBack();
+    else return false;
+    return true;
+  }, LAYER.screen, !editing);
+  const v = view.verification;
+  return (
+    <Box flexDirection="column">
+      <EnvironmentBanner identity={identity} />
+      <Line>
+        <Text bold>Audit trail</Text>
+        <Text color={theme.muted}> · {view.file}</Text>
+      </Line>
+      {v.ok ? (
+        <Line color={theme.ok} bold>
+          {SYMBOL.done} chain verifies: {v.records} record(s), none edited, removed or reordered
+        </Line>
+      ) : (
+        <Line color={theme.danger} bold>
+          {SYMBOL.failed} chain BROKEN at line {v.firstBad?.line}
+          {v.firstBad?.seq ? ` (record ${v.firstBad.seq})` : ''}: {v.firstBad?.reason}
+        </Line>
+      )}
+      {editing ? (
+        <TextField
+          label="/ "
+          value={filter}
+          placeholder="action, run id, error…"
+          onChange={(value) => {
+            setFilter(value);
+            setOffset(0);
+          }}
+          onSubmit={() => setEditing(false)}
+          onCancel={() => {
+            setFilter('');
+            setEditing(false);
+          }}
+        />
+      ) : filter ? (
+        <Line color={theme.muted}>
+          filter: {filter} · {records.length} of {view.records.length} (esc clears)
+        </Line>
+      ) : null}
+      <Line color={theme.muted}>
+        {'  '}seq   time                 who               action{offset ? ` · scrolled back ${offset}` : ''}
+      </Line>
+      {shown.length === 0 ? <Line color={theme.muted}>no records yet</Line> : null}
+      {shown.map((record) => (
+        <RecordRow key={`${record.seq}-${record.hash}`} record={record} />
+      ))}
+      <Footer keys={KEYS} />
+    </Box>
+  );
+}
+
+function RecordRow({ record }: { record: AuditRecord }) {
+  const theme = useTheme();
+  const bad = record.outcome && record.outcome !== 'ok';
+  const revs = record.revisions_before || record.revisions_after ? ` [${(record.revisions_before ?? []).join(',') || 'base'} → ${(record.revisions_after ?? []).join(',') || 'base'}]` : '';
+  return (
+    <Line color={bad ? theme.danger : undefined}>
+      {bad ? `${SYMBOL.failed} ` : '  '}
+      {String(record.seq).padStart(4)} {record.ts.slice(0, 19).replace('T', ' ')} {`${record.operator}@${record.host}`.slice(0, 17).padEnd(17)} {record.action} {record.phase}
+      {record.outcome ? ` ${record.outcome}` : ''}
+      {record.duration_ms !== undefined ? ` ${record.duration_ms} ms` : ''}
+      {revs}
+      {record.drill ? ' (drill)' : ''}
+      {record.error ? ` — ${record.error}` : ''}
+    </Line>
+  );
+}

@@ -1,0 +1,139 @@
+import { Box, Text } from 'ink';
+import React, { useEffect, useMemo, useState } from 'react';
+import { EnvironmentBanner } from '../components/TargetHeader';
+import { Footer, type KeyHint } from '../components/Footer';
+import { Line } from '../components/Line';
+import { SelectList } from '../components/SelectList';
+import { useTerminalSize, useTheme } from '../context';
+import { shortRev } from '../format';
+import { useScreenHelp } from '../help';
+import { graphRows } from '../history/graph';
+import { isDown, isUp, LAYER, useKeys } from '../keys';
+import type { HistoryView, RevisionNode, Services } from '../services';
+import { SYMBOL } from '../theme';
+import { errorLine } from './HomeScreen';
+
+/**
+ * The revision graph (branches and merges drawn), applied ● vs pending ○, the selected
+ * revision's details, and `r` to roll back to it through the rollback runbook.
+ */
+export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }: { services: Services; rollbackRunbook?: string; onRollback: (revision: string) => void; onBack: () => void }) {
+  const theme = useTheme();
+  const { rows, columns } = useTerminalSize();
+  const identity = services.target();
+  const [view, setView] = useState<HistoryView | undefined>();
+  const [problem, setProblem] = useState<string | undefined>();
+  const [selected, setSelected] = useState(0);
+  const [notice, setNotice] = useState<string | undefined>();
+
+  useEffect(() => {
+    let live = true;
+    services.history().then(
+      (v) => {
+        if (!live) return;
+        setView(v);
+        const rowsNow = graphRows(v.nodes);
+        const currentRow = rowsNow.findIndex((r) => r.id && v.current.includes(r.id));
+        setSelected(Math.max(0, currentRow));
+      },
+      (error: unknown) => live && setProblem(errorLine(error)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [services]);
+
+  const graph = useMemo(() => (view ? graphRows(view.nodes) : []), [view]);
+  const byId = useMemo(() => new Map((view?.nodes ?? []).map((n) => [n.id, n])), [view]);
+  const node = graph[selected]?.id ? byId.get(graph[selected]!.id!) : undefined;
+  const canRollBack = Boolean(node && node.applied && !node.current && rollbackRunbook && !view?.problem);
+
+  const move = (delta: number) =>
+    setSelected((from) => {
+      let next = from;
+      do next += delta;
+      while (next >= 0 && next < graph.length && !graph[next]!.id);
+      return next >= 0 && next < graph.length ? next : from;
+    });
+  const keys: KeyHint[] = [['j/k', 'move'], ...(canRollBack ? ([['r', `roll back to this revision (${rollbackRunbook})`]] as KeyHint[]) : []), ['esc', 'back'], ['?', 'help']];
+  useScreenHelp('history', keys);
+  useKeys((input, key) => {
+    if (isUp(input, key)) move(-1);
+    else if (isDown(input, key)) move(1);
+    else if (input === 'r' && node) {
+      if (canRollBack) onRollback(node.id);
+      else setNotice(!rollbackRunbook ? 'no rollback runbook (one with a select-target step from history) was found' : node.current ? `${shortRev(node.id)} is the current revision: nothing to roll back` : `${shortRev(node.id)} is not applied: pick an applied revision below the current one`);
+    } else if (key.escape) onBack();
+    else return false;
+    return true;
+  }, LAYER.screen);
+
+  const detailRows = 5;
+  const listHeight = Math.max(3, rows - 1 - 2 - 1 - detailRows - 1 - 1);
+  const graphWidth = Math.max(1, ...graph.map((r) => r.graph.length));
+  return (
+    <Box flexDirection="column">
+      <EnvironmentBanner identity={identity} />
+      <Line>
+        <Text bold>History</Text>
+        <Text color={theme.muted}>
+          {view ? ` · ${view.nodes.length} revisions · ${SYMBOL.applied} applied ${SYMBOL.notApplied} pending · current ${view.current.map(shortRev).join('+') || 'base'} · head ${view.heads.map(shortRev).join('+')}` : ' · loading…'}
+        </Text>
+      </Line>
+      {problem || view?.problem ? (
+        <Line color={theme.danger}>
+          {SYMBOL.failed} {problem ?? `database not readable, applied state unknown: ${view?.problem}`}
+        </Line>
+      ) : (
+        <Line color={theme.muted}>{notice ?? ' '}</Line>
+      )}
+      <SelectList
+        items={graph}
+        selected={selected}
+        height={listHeight}
+        render={(row, _i, isSelected) => {
+          const n = row.id ? byId.get(row.id) : undefined;
+          if (!n) return <Line color={theme.muted}>{`  ${row.graph}`}</Line>;
+          return <RevisionRow node={n} graph={row.graph.padEnd(graphWidth)} selected={isSelected} width={columns} />;
+        }}
+      />
+      <RevisionDetails node={node} />
+      <Footer keys={keys} />
+    </Box>
+  );
+}
+
+function RevisionRow({ node, graph, selected }: { node: RevisionNode; graph: string; selected: boolean; width: number }) {
+  const theme = useTheme();
+  const tags = [node.head ? 'head' : '', node.current ? 'current' : '', node.parents.length > 1 ? 'merge' : '', node.children.length > 1 ? 'branchpoint' : ''].filter(Boolean);
+  return (
+    <Line inverse={selected}>
+      {selected ? SYMBOL.pointer : ' '} <Text color={node.applied ? theme.ok : theme.warn}>{graph}</Text> {shortRev(node.id)} <Text color={node.applied ? theme.ok : theme.warn}>{node.applied ? 'applied' : 'pending'}</Text>
+      {tags.length ? <Text color={theme.accent}> ({tags.join(', ')})</Text> : null} {node.message}
+    </Line>
+  );
+}
+
+function RevisionDetails({ node }: { node?: RevisionNode }) {
+  const theme = useTheme();
+  if (!node) {
+    return (
+      <Box flexDirection="column" height={5}>
+        <Line color={theme.muted}>no revision selected</Line>
+      </Box>
+    );
+  }
+  return (
+    <Box flexDirection="column" height={5}>
+      <Line bold>
+        {node.id} — {node.message}
+      </Line>
+      <Line>parents: {node.parents.join(', ') || '<base>'} · children: {node.children.join(', ') || '<none: head>'}</Line>
+      <Line>file: {node.file}</Line>
+      <Line>
+        {node.transactional ? 'transactional' : 'NON-transactional (runs outside a transaction)'} · {node.applied ? (node.current ? 'applied — the database is here' : 'applied') : 'pending — not applied yet'}
+      </Line>
+      <Line color={theme.muted}>{node.applied && !node.current ? 'r rolls back to this revision (everything above it is downgraded)' : ' '}</Line>
+    </Box>
+  );
+}

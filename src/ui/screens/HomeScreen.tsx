@@ -1,0 +1,238 @@
+import { Box, Text } from 'ink';
+import React, { useCallback, useEffect, useMemo, useState } from 'react';
+import { Footer, type KeyHint } from '../components/Footer';
+import { Line } from '../components/Line';
+import { clampIndex, SelectList } from '../components/SelectList';
+import { TargetHeader, TARGET_HEADER_ROWS, type Loadable } from '../components/TargetHeader';
+import { TextField } from '../components/TextField';
+import { useTerminalSize, useTheme } from '../context';
+import { clampLines, formatAge, wrapText } from '../format';
+import { useScreenHelp } from '../help';
+import { isDown, isUp, LAYER, useKeys } from '../keys';
+import type { BackupEntry, ResumableRun, RunbookCategory, RunbookInfo, RunbookList, Services, TargetStatus } from '../services';
+import { SYMBOL } from '../theme';
+
+export type ScreenName = 'history' | 'backups' | 'logs' | 'audit';
+
+export interface ActiveRunSummary {
+  runbook: string;
+  title: string;
+  status: string;
+}
+
+type Entry = { kind: 'active'; run: ActiveRunSummary } | { kind: 'resume'; run: ResumableRun } | { kind: 'runbook'; runbook: RunbookInfo };
+
+const EMPTY_LIST: RunbookList = { runbooks: [], errors: [] };
+const NO_RUNS: ResumableRun[] = [];
+
+const CATEGORY_ORDER: RunbookCategory[] = ['emergency', 'recovery', 'deploy', 'upgrade', 'maintenance', 'development'];
+
+/** Emergencies first, then by category, then by name; runbooks not meant for this environment last. */
+export function sortRunbooks(runbooks: RunbookInfo[]): RunbookInfo[] {
+  return [...runbooks].sort(
+    (a, b) => Number(b.allowed) - Number(a.allowed) || CATEGORY_ORDER.indexOf(a.category) - CATEGORY_ORDER.indexOf(b.category) || a.name.localeCompare(b.name),
+  );
+}
+
+const HOME_KEYS: readonly KeyHint[] = [
+  ['enter', 'start / resume'],
+  ['/', 'filter'],
+  ['h', 'history'],
+  ['b', 'backups'],
+  ['l', 'logs'],
+  ['a', 'audit'],
+  ['r', 'refresh'],
+  ['?', 'help'],
+  ['q', 'quit'],
+];
+
+/**
+ * Home: the target made unmistakable (environment, URL without password, server, revision vs
+ * head, pending, backup age, lock), then what can be done: the run in progress, unfinished
+ * runs to resume, and the runbooks, emergencies first.
+ */
+export function HomeScreen({
+  services,
+  catalog,
+  onRefresh,
+  activeRun,
+  onStart,
+  onResume,
+  onReturnToRun,
+  onOpen,
+}: {
+  services: Services;
+  /** Runbooks and resumable runs; undefined while they load (after the first frame). */
+  catalog?: { list: RunbookList; resumable: ResumableRun[] };
+  onRefresh: () => void;
+  activeRun?: ActiveRunSummary;
+  onStart: (runbook: RunbookInfo) => void;
+  onResume: (run: ResumableRun) => void;
+  onReturnToRun: () => void;
+  onOpen: (screen: ScreenName) => void;
+}) {
+  const theme = useTheme();
+  const { rows, columns } = useTerminalSize();
+  const identity = useMemo(() => services.target(), [services]);
+  const [refreshes, setRefreshes] = useState(0);
+  const [status, setStatus] = useState<Loadable<TargetStatus>>({ state: 'loading' });
+  const [backup, setBackup] = useState<Loadable<BackupEntry | undefined>>({ state: 'loading' });
+  const [filter, setFilter] = useState('');
+  const [filtering, setFiltering] = useState(false);
+  const [selected, setSelected] = useState(0);
+  const list = catalog?.list ?? EMPTY_LIST;
+  const resumable = catalog?.resumable ?? NO_RUNS;
+
+  useEffect(() => {
+    let live = true;
+    if (identity.problem) setStatus({ state: 'error', message: identity.problem });
+    else {
+      setStatus({ state: 'loading' });
+      services.targetStatus().then(
+        (value) => live && setStatus({ state: 'ready', value }),
+        (error: unknown) => live && setStatus({ state: 'error', message: errorLine(error) }),
+      );
+    }
+    services.lastVerifiedBackup().then(
+      (value) => live && setBackup({ state: 'ready', value }),
+      (error: unknown) => live && setBackup({ state: 'error', message: errorLine(error) }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [services, identity, refreshes]);
+
+  const entries = useMemo<Entry[]>(() => {
+    const needle = filter.toLowerCase();
+    const matches = (r: RunbookInfo) => !needle || `${r.name} ${r.title} ${r.description} ${r.category}`.toLowerCase().includes(needle);
+    return [
+      ...(activeRun ? [{ kind: 'active' as const, run: activeRun }] : []),
+      ...resumable.filter((r) => !activeRun && (!needle || r.runbook.includes(needle))).map((run) => ({ kind: 'resume' as const, run })),
+      ...sortRunbooks(list.runbooks).filter(matches).map((runbook) => ({ kind: 'runbook' as const, runbook })),
+    ];
+  }, [activeRun, resumable, list, filter]);
+  const current = clampIndex(selected, entries.length);
+
+  const choose = useCallback(
+    (entry: Entry | undefined) => {
+      if (!entry) return;
+      if (entry.kind === 'active') onReturnToRun();
+      else if (entry.kind === 'resume') onResume(entry.run);
+      else onStart(entry.runbook);
+    },
+    [onResume, onReturnToRun, onStart],
+  );
+
+  useScreenHelp('home', HOME_KEYS);
+  useKeys(
+    (input, key) => {
+      if (isUp(input, key)) setSelected((s) => clampIndex(clampIndex(s, entries.length) - 1, entries.length));
+      else if (isDown(input, key)) setSelected((s) => clampIndex(clampIndex(s, entries.length) + 1, entries.length));
+      else if (key.return) choose(entries[current]);
+      else if (input === '/') setFiltering(true);
+      else if (input === 'h') onOpen('history');
+      else if (input === 'b') onOpen('backups');
+      else if (input === 'l') onOpen('logs');
+      else if (input === 'a') onOpen('audit');
+      else if (input === 'r') {
+        setRefreshes((n) => n + 1);
+        onRefresh();
+      }
+      else if (key.escape && filter) setFilter('');
+      else return false;
+      return true;
+    },
+    LAYER.screen,
+    !filtering,
+  );
+
+  const focused = entries[current];
+  const description = focused?.kind === 'runbook' ? clampLines(wrapText(focused.runbook.description, columns - 4), 3) : [];
+  const errorsRows = list.errors.length ? 1 : 0;
+  const filterRows = filtering || filter ? 1 : 0;
+  const listHeight = Math.max(3, rows - 1 - TARGET_HEADER_ROWS - 1 - 1 - 3 - errorsRows - filterRows - 1);
+
+  return (
+    <Box flexDirection="column">
+      <TargetHeader identity={identity} status={status} backup={backup} />
+      <Line> </Line>
+      {filtering ? (
+        <TextField
+          label="/ "
+          value={filter}
+          placeholder="filter runbooks"
+          onChange={(value) => {
+            setFilter(value);
+            setSelected(0);
+          }}
+          onSubmit={() => setFiltering(false)}
+          onCancel={() => {
+            setFilter('');
+            setFiltering(false);
+          }}
+        />
+      ) : filter ? (
+        <Line color={theme.muted}>filter: {filter} (esc clears)</Line>
+      ) : null}
+      <Line bold>
+        Runbooks
+        <Text color={theme.muted}>
+          {resumable.length && !activeRun ? ` · ${resumable.length} unfinished run(s) to resume` : ''}
+          {!catalog ? ' · loading…' : entries.length === 0 ? (list.runbooks.length ? ' · nothing matches the filter' : ' · none found in the runbooks folder') : ''}
+        </Text>
+      </Line>
+      <SelectList items={entries} selected={current} height={listHeight} render={(entry, _i, isSelected) => <EntryRow entry={entry} selected={isSelected} />} />
+      {description.map((line, i) => (
+        <Line key={i} color={theme.muted}>
+          {'  '}
+          {line}
+        </Line>
+      ))}
+      {list.errors.length ? (
+        <Line color={theme.danger}>
+          {SYMBOL.failed} {list.errors.length} runbook file(s) failed to load: {list.errors[0]}
+        </Line>
+      ) : null}
+      <Footer keys={HOME_KEYS} />
+    </Box>
+  );
+}
+
+function EntryRow({ entry, selected }: { entry: Entry; selected: boolean }) {
+  const theme = useTheme();
+  const pointer = selected ? SYMBOL.pointer : ' ';
+  if (entry.kind === 'active') {
+    return (
+      <Line inverse={selected} color={theme.accent}>
+        {pointer} {SYMBOL.running} {entry.run.runbook} — {entry.run.status} (enter to return to it)
+      </Line>
+    );
+  }
+  if (entry.kind === 'resume') {
+    const run = entry.run;
+    return (
+      <Line inverse={selected} color={theme.warn}>
+        {pointer} ↻ resume {run.runbook} at step {run.currentStep + 1}/{run.stepCount}
+        {run.stepTitle ? ` "${run.stepTitle}"` : ''} — {run.interrupted ? 'interrupted' : run.status} {formatAge(run.updatedAt)}
+        {run.drill ? ' (drill)' : ''} · run {run.id.slice(0, 8)}
+      </Line>
+    );
+  }
+  const r = entry.runbook;
+  const emergency = r.category === 'emergency';
+  return (
+    <Line inverse={selected} color={!r.allowed ? theme.muted : emergency ? theme.danger : undefined}>
+      {pointer} {emergency ? SYMBOL.warning : ' '} {r.name.padEnd(22)} {r.title}
+      <Text color={theme.muted}>
+        {' '}
+        [{r.category}]{r.allowed ? '' : ' (not for this environment)'}
+      </Text>
+    </Line>
+  );
+}
+
+export function errorLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = (error as { hint?: string }).hint;
+  return `${message.split('\n')[0]}${hint ? ` — ${hint}` : ''}`;
+}

@@ -1,0 +1,190 @@
+/**
+ * The interactive app in a real terminal: the built binary under tmux (100×30), driven with
+ * send-keys, read with capture-pane, against a test database. Covers closing the terminal
+ * mid-run and resuming, the `deploy` runbook (checklist, backup, upgrade, verify, logs) and
+ * the `emergency-rollback` runbook, then checks what the database holds.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadProjectSettings } from '../src/core/config';
+import { AuditTrail } from '../src/core/audit';
+import { parseTarget } from '../src/core/connection';
+import { loadGraph, migrate } from '../src/core/migrations/operations';
+import { BIN, createTestDatabase, createTestProject, REPO_ROOT, runCli, type TestDatabase, type TestProject } from './helpers/db';
+
+const SESSION = `mutx-e2e-${process.pid}`;
+const HEAD = '9d3e71c2a5b8';
+
+let db: TestDatabase;
+let project: TestProject;
+let logFile: string;
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8' });
+}
+
+function screen(): string {
+  return tmux('capture-pane', '-p', '-t', SESSION);
+}
+
+async function waitForScreen(expected: string | RegExp, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let text = '';
+    try {
+      text = screen();
+    } catch {
+      text = '(no tmux session)';
+    }
+    if (typeof expected === 'string' ? text.includes(expected) : expected.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`the terminal never showed ${String(expected)}; it shows:\n${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function keys(...sequence: string[]): Promise<void> {
+  for (const key of sequence) {
+    tmux('send-keys', '-t', SESSION, key);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+/** Opens mutx-ops in a fresh tmux session, as an operator would in a terminal. */
+function launch(): void {
+  const env = [`E2E_DATABASE_URL=${db.url}`, 'MUTX_OPERATOR=e2e', `MUTX_OPS_PREFS_DIR=${path.join(project.dir, '.prefs')}`, 'TERM=xterm-256color'];
+  // CI=true makes Ink print only the final frame; an operator's terminal has no CI variable.
+  const command = `env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} node ${BIN}; echo "mutx-ops exited with $?"; sleep 300`;
+  tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', '-c', project.dir, command);
+}
+
+function closeTerminal(): void {
+  try {
+    tmux('kill-session', '-t', SESSION);
+  } catch {
+    // already gone
+  }
+}
+
+/** Waits until every run's process is gone (the closed terminal took mutx-ops with it). */
+async function processesGone(timeoutMs = 10_000): Promise<void> {
+  const dir = path.join(project.dir, '.mutx-ops', 'runs');
+  const deadline = Date.now() + timeoutMs;
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (;;) {
+    const pids = fs.readdirSync(dir).map((name) => (JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as { pid: number }).pid);
+    if (!pids.some(alive)) return;
+    if (Date.now() > deadline) throw new Error(`mutx-ops (pid ${pids.join(', ')}) still running after the terminal closed`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function revisions(): Promise<string[]> {
+  return (await db.query<{ version_num: string }>('SELECT version_num FROM alembic_version')).rows.map((row) => row.version_num);
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first (npm test does)`);
+  db = await createTestDatabase('mutx_e2e');
+  project = createTestProject({
+    settings: ['lock_wait_seconds: 10', 'default_environment: staging', 'environments:', '  staging:', '    url_env: E2E_DATABASE_URL', '    log_source: logs/app.log', ''].join('\n'),
+  });
+  fs.mkdirSync(path.join(project.dir, 'runbooks'));
+  for (const name of ['deploy', 'emergency-rollback']) fs.copyFileSync(path.join(REPO_ROOT, 'runbooks', `${name}.yaml`), path.join(project.dir, 'runbooks', `${name}.yaml`));
+  fs.mkdirSync(path.join(project.dir, 'logs'));
+  logFile = path.join(project.dir, 'logs', 'app.log');
+  fs.writeFileSync(logFile, 'app started\n');
+  // A database in service: the first revisions are applied, the release brings the rest.
+  const settings = loadProjectSettings({ cwd: project.dir });
+  const operator = { name: 'e2e', host: 'setup' };
+  await migrate({ settings, operator, audit: new AuditTrail(settings.auditPath, operator), target: parseTarget({ url: db.url }) }, 'upgrade', '+4');
+});
+
+afterAll(async () => {
+  closeTerminal();
+  await db?.drop();
+  project?.cleanup();
+});
+
+describe('mutx-ops without a terminal', () => {
+  it('says the app needs a terminal and exits 2 (headless commands are the way)', async () => {
+    const result = await runCli([], { cwd: project.dir, env: { E2E_DATABASE_URL: db.url } });
+    expect(result.exitCode).toBe(2);
+    expect(String(result.stderr).trim().split('\n')).toEqual(['mutx-ops: the interactive app needs a terminal (stdin/stdout is not a TTY); use the headless commands, e.g. `mutx-ops run deploy --yes` — see --help']);
+  });
+});
+
+describe('mutx-ops in a real terminal (tmux)', () => {
+  it('closing the terminal mid-run, then starting again, offers to resume the run at its step', async () => {
+    launch();
+    let text = await waitForScreen('pending migrations');
+    expect(text).toContain('environment: staging');
+    expect(text).toMatch(/revision \w{12} vs head 9d3e71c2a5b8 · 8 pending migrations/);
+    // Emergencies first: emergency-rollback, then deploy.
+    expect(text).toMatch(/› ⚠ emergency-rollback/);
+    await keys('j', 'Enter');
+    text = await waitForScreen('[ ] Database backed up');
+    expect(text).toContain('● 2. Pre-migration checklist — waiting for you');
+    expect(text).toContain('⏭ 1. Tell the channel a migration is starting — skipped');
+    closeTerminal(); // the operator's terminal goes away (SIGHUP)
+    await processesGone();
+
+    launch();
+    text = await waitForScreen(/↻ resume deploy at step 2\/8 "Pre-migration checklist"/);
+    await waitForScreen('pending migrations');
+    expect(text).toMatch(/› ↻ resume deploy/);
+  });
+
+  it('deploy: checklist ticked one by one, backup, code deploy, upgrade, verify, log watch', async () => {
+    await keys('Enter');
+    let text = await waitForScreen('[ ] Database backed up');
+    expect(text).toContain('· resumed');
+    for (const label of ['Database backed up', 'Migration changes reviewed', 'Tested in the staging environment', 'Maintenance window scheduled', 'Stakeholders notified']) {
+      await waitForScreen(`[ ] ${label}`);
+      await keys('Space');
+    }
+    // The backup runs, then the manual code-deploy step asks to be confirmed.
+    text = await waitForScreen('confirm when done', 60_000);
+    expect(text).toMatch(/✔ 3\. Back up the database — done/);
+    await keys('Enter');
+    text = await waitForScreen('Press enter when satisfied', 60_000);
+    expect(text).toMatch(/✔ 5\. Run the migrations \(timeout 300 s\) — done .*upgrade \w{12} → 9d3e71c2a5b8/);
+    expect(text).toContain('✔ 6. Verify the migration — done');
+    fs.appendFileSync(logFile, 'GET / 200\nERROR payment webhook failed\n');
+    text = await waitForScreen('✖ ERROR payment webhook failed', 15_000);
+    await keys('Enter');
+    text = await waitForScreen('✔ run completed', 30_000);
+    expect(text).toMatch(/✔ 7\. Monitor the application log for errors — done/);
+    expect(await revisions()).toEqual([HEAD]);
+    const backups = fs.readdirSync(path.join(project.dir, '.mutx-ops', 'backups')).filter((name) => name.endsWith('.meta.json'));
+    expect(backups.length).toBe(1);
+  });
+
+  it('emergency-rollback: backup, downgrade -1, verify — the database is one revision down', async () => {
+    await keys('Enter');
+    let text = await waitForScreen('revision 9d3e71c2a5b8 (head)');
+    await waitForScreen(/verified backup/);
+    expect(text).toMatch(/verified backup (just now|\d+ min ago)/);
+    // The cursor starts on the first entry: emergency-rollback.
+    text = await waitForScreen(/› ⚠ emergency-rollback/);
+    await keys('Enter');
+    text = await waitForScreen('confirm when done', 60_000);
+    expect(text).toMatch(/✔ 2\. Take a database backup immediately — done/);
+    expect(text).toMatch(/✔ 3\. Roll back the problematic migration (\[destructive\] )?— done .*downgrade 9d3e71c2a5b8 →/);
+    expect(text).toContain('✔ 4. Verify the rollback — done');
+    await keys('Enter');
+    await waitForScreen('✔ run completed', 30_000);
+    const previous = loadGraph(loadProjectSettings({ cwd: project.dir })).get(HEAD).revises;
+    expect(await revisions()).toEqual(previous);
+    await keys('q');
+    text = await waitForScreen('mutx-ops exited with 0');
+  });
+});
