@@ -1,0 +1,49 @@
+// Preloaded with `node --import` into the built CLI by the kill tests: when the process
+// reaches the point named by MUTX_KILL_AT for the MUTX_KILL_NTH-th time, it sends itself
+// SIGKILL. This lands a real kill -9 inside windows far too short to hit with a timer
+// (between writing an audit record and updating the head marker, for instance).
+import fs from 'node:fs';
+import path from 'node:path';
+
+const point = process.env.MUTX_KILL_AT;
+const nth = Number(process.env.MUTX_KILL_NTH || '1');
+let seen = 0;
+const fdPaths = new Map();
+
+function reached(name) {
+  if (name !== point) return;
+  seen++;
+  if (seen === nth) process.kill(process.pid, 'SIGKILL');
+}
+
+const isAuditFile = (file) => typeof file === 'string' && file.endsWith('.jsonl');
+const isOpMarker = (file) => typeof file === 'string' && file.includes(`.jsonl.open${path.sep}`);
+
+const { openSync, writeSync, fsyncSync, renameSync, writeFileSync, rmSync } = fs;
+fs.openSync = function (file, ...rest) {
+  const fd = openSync.call(this, file, ...rest);
+  fdPaths.set(fd, String(file));
+  return fd;
+};
+fs.writeSync = function (fd, ...rest) {
+  const file = fdPaths.get(fd) ?? '';
+  if (file.endsWith('.jsonl.lock')) reached('audit-lock-created');
+  if (isAuditFile(file)) reached('audit-record-before-write');
+  return writeSync.call(this, fd, ...rest);
+};
+fs.fsyncSync = function (fd) {
+  if (isAuditFile(fdPaths.get(fd))) reached('audit-record-written');
+  return fsyncSync.call(this, fd);
+};
+fs.renameSync = function (from, to) {
+  if (typeof to === 'string' && to.endsWith('.jsonl.head')) reached('audit-head-rename');
+  return renameSync.call(this, from, to);
+};
+fs.writeFileSync = function (file, ...rest) {
+  if (isOpMarker(file)) reached('op-marker-write');
+  return writeFileSync.call(this, file, ...rest);
+};
+fs.rmSync = function (file, ...rest) {
+  if (isOpMarker(file)) reached('op-marker-remove');
+  return rmSync.call(this, file, ...rest);
+};
