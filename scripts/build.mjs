@@ -17,6 +17,8 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
+  minify: true,
+  keepNames: true,
   chunkNames: 'chunks/[name]-[hash]',
   // Ink imports react-devtools-core only when DEV is set; a stub keeps it out of the bundle.
   alias: { 'react-devtools-core': './scripts/react-devtools-stub.mjs' },

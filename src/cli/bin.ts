@@ -2,7 +2,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { AuditTrail } from '../core/audit';
 import { ExitCode, MutxError } from '../core/errors';
 import { settingsFrom, operatorFrom, type GlobalOptions } from './context';
+import { registerBackupCommands } from './backupCommands';
 import { registerMigrationCommands } from './migrationCommands';
+import { registerSandboxCommands } from './sandboxCommands';
+import { registerRunCommands } from './runCommands';
 import { Output } from './output';
 import { PREFERENCE_KEYS, readPreferences, writePreference, type PreferenceKey } from './prefs';
 
@@ -37,7 +40,9 @@ async function main(argv: string[]): Promise<number> {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
-      writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `mutx-ops: ${text}` : text),
+      // Commander puts its suggestion ("(Did you mean upgrade?)") on a second line: keep every
+      // error on one line so scripts and operators see one message.
+      writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `mutx-ops: ${text.trimEnd().replace(/\s*\n\s*/g, ' ')}\n` : text),
     });
 
   const run = async (fn: (globals: GlobalOptions, out: Output) => Promise<number | void>) => {
@@ -51,6 +56,9 @@ async function main(argv: string[]): Promise<number> {
   };
 
   registerMigrationCommands(program, run, abort.signal);
+  registerSandboxCommands(program, run, abort.signal);
+  registerBackupCommands(program, run, abort.signal);
+  registerRunCommands(program, run, abort.signal);
 
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
@@ -105,9 +113,17 @@ async function main(argv: string[]): Promise<number> {
     );
 
   if (argv.length === 0) {
-    program.outputHelp();
-    process.stdout.write('\nThe interactive app (mutx-ops with no command) is not finished yet; every action above works headless.\n');
-    return ExitCode.ok;
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      process.stderr.write('mutx-ops: the interactive app needs a terminal (stdin/stdout is not a TTY); use the headless commands, e.g. `mutx-ops run deploy --yes` — see --help\n');
+      return ExitCode.badInput;
+    }
+    // The app handles Ctrl+C itself (it asks before cancelling a running step).
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    const { runTui } = await import('./tui');
+    const code = await runTui();
+    // Pool sockets or a follower may still hold the loop: the app is done, so is the process.
+    process.exit(code);
   }
 
   try {

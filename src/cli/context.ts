@@ -3,6 +3,7 @@ import { loadProjectSettings, type ProjectSettings } from '../core/config';
 import { parseTarget, type Target } from '../core/connection';
 import { MutxError } from '../core/errors';
 import { currentOperator, type Operator } from '../core/identity';
+import { sandboxUrl } from '../core/sandbox';
 import type { CoreContext } from '../core/migrations/operations';
 import { readPreferences } from './prefs';
 
@@ -39,7 +40,8 @@ export async function targetFrom(options: GlobalOptions, settings: ProjectSettin
     envName = settings.default_environment ?? (await readPreferences()).defaultEnvironment;
   }
   if (envName) {
-    const environment = settings.environments[envName];
+    // Own keys only: `__proto__` or `constructor` must not resolve to Object's members.
+    const environment = Object.hasOwn(settings.environments, envName) ? settings.environments[envName] : undefined;
     if (!environment) {
       const known = Object.keys(settings.environments);
       throw new MutxError('config', `unknown environment "${envName.slice(0, 40)}"${settings.file ? ` in ${settings.file}` : ' (no mutx-ops.yaml found)'}`, {
@@ -53,7 +55,10 @@ export async function targetFrom(options: GlobalOptions, settings: ProjectSettin
     return parseTarget({ url, sslMode: sslFromEnv ?? environment.ssl_mode, environment: envName, protected: environment.protected });
   }
   if (process.env.DATABASE_URL) return parseTarget({ url: process.env.DATABASE_URL, sslMode: sslFromEnv });
-  throw new MutxError('config', 'no database given', { hint: 'set DATABASE_URL, pass --database-url URL, or --env NAME from mutx-ops.yaml' });
+  // Nothing configured: the sandbox, if it is running (starting it is explicit, or the app's job).
+  const sandbox = await sandboxUrl(settings);
+  if (sandbox) return parseTarget({ url: sandbox, sslMode: 'disable' });
+  throw new MutxError('config', 'no database given', { hint: 'set DATABASE_URL, pass --database-url URL, or --env NAME from mutx-ops.yaml; or run `mutx-ops sandbox start` for a local practice database' });
 }
 
 export async function coreContextFrom(options: GlobalOptions, extra: Partial<CoreContext> = {}): Promise<CoreContext> {

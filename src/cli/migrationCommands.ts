@@ -100,10 +100,19 @@ function migrateOptions(opts: Record<string, unknown>): MigrateOptions {
   return {
     timeoutSeconds: seconds('timeout'),
     lockTimeoutSeconds: seconds('lockTimeout'),
-    lockWaitSeconds: opts.waitLock === undefined ? undefined : Number(opts.waitLock),
+    lockWaitSeconds: waitLockSeconds(opts.waitLock),
     singleTransaction: Boolean(opts.singleTransaction),
     acceptChanged: (opts.acceptChanged as string[] | undefined) ?? [],
   };
+}
+
+/** --wait-lock: 0 (do not wait) or more seconds; anything else is a usage error. */
+function waitLockSeconds(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  const value = text === '' ? NaN : Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new MutxError('usage', `--wait-lock must be a non-negative number of seconds, not "${String(raw).slice(0, 20)}"`);
+  return value;
 }
 
 export function registerMigrationCommands(program: Command, run: Runner, signal: AbortSignal): void {
@@ -114,8 +123,8 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
     .action((opts: { verbose?: boolean }) =>
       run(async (globals, out) => {
         const ctx = await coreContextFrom(globals, { signal });
-        const result = await status(ctx);
         const graph = loadGraph(ctx.settings);
+        const result = await status(ctx, { graph, withLedger: opts.verbose });
         const current = new Set(result.versionRows);
         out.result(
           { target: ctx.target.redacted, server_version: result.serverVersion, current: result.versionRows, heads: result.heads, pending: result.pending, drift: result.drift, lock_holder: result.lockHolder ?? null },
@@ -204,7 +213,7 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
     .action(() =>
       run(async (globals, out) => {
         const ctx = await coreContextFrom(globals, { signal });
-        const result = await status(ctx, 'check');
+        const result = await status(ctx, { action: 'check' });
         const problems: string[] = [];
         if (result.heads.length > 1) problems.push(`${result.heads.length} heads: ${result.heads.join(', ')} (merge them)`);
         if (result.pending.length) problems.push(`${result.pending.length} pending: ${result.pending.join(', ')}`);

@@ -1,5 +1,5 @@
 import { redactSecrets } from '../core/connection';
-import { ExitCode, MutxError, oneLine } from '../core/errors';
+import { escapeControl, ExitCode, MutxError, oneLine } from '../core/errors';
 
 /** Where a command writes: results on stdout (JSON with --json), progress and errors on stderr. */
 export class Output {
@@ -25,7 +25,7 @@ export class Output {
     const exitCode = error instanceof MutxError ? error.exitCode : ExitCode.failed;
     const line = redactSecrets(error instanceof MutxError ? oneLine(error) : `internal error: ${oneLine(error)}`);
     process.stderr.write(`mutx-ops: ${line}\n`);
-    if (debug && error instanceof Error && error.stack) process.stderr.write(`${redactSecrets(error.stack)}\n`);
+    if (debug && error instanceof Error && error.stack) process.stderr.write(`${redactSecrets(error.stack).split('\n').map(escapeControl).join('\n')}\n`);
     if (!debug && !(error instanceof MutxError)) process.stderr.write('mutx-ops: run again with --debug for the stack trace\n');
     if (this.json) {
       const body = error instanceof MutxError ? { kind: error.kind, message: error.message, hint: error.hint, details: error.details } : { kind: 'internal', message: oneLine(error) };

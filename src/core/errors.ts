@@ -8,6 +8,8 @@ export const ExitCode = {
   badInput: 2,
   checkFailed: 3,
   lockNotAcquired: 4,
+  /** A headless run paused: a step needs the operator (resume with --yes, or in the TUI). */
+  needsOperator: 5,
   timeout: 124,
   /** Stopped by the operator (Ctrl+C / SIGINT), like a shell's 128+2. */
   interrupted: 130,
@@ -66,10 +68,11 @@ export class MutxError extends Error {
     message: string,
     options: { hint?: string; exitCode?: ExitCode; cause?: unknown; details?: Record<string, unknown> } = {},
   ) {
-    super(message, { cause: options.cause });
+    // One line by contract: input echoed in a message (ids, paths, URLs) cannot break it.
+    super(escapeControl(message), { cause: options.cause });
     this.name = 'MutxError';
     this.kind = kind;
-    this.hint = options.hint;
+    this.hint = options.hint === undefined ? undefined : escapeControl(options.hint);
     this.exitCode = options.exitCode ?? exitCodeOfKind[kind];
     this.details = options.details;
   }
@@ -79,11 +82,34 @@ export function isMutxError(error: unknown): error is MutxError {
   return error instanceof MutxError;
 }
 
-/** The one line an operator sees for an error. */
+/**
+ * Makes text safe for one terminal line: control characters (C0, DEL, C1) and the Unicode
+ * line/paragraph separators are escaped (\n → \\n, ESC → \\x1b, …), so input echoed in an
+ * error can neither break the line nor send escape sequences to the operator's terminal.
+ */
+export function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => {
+    switch (ch) {
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+      default: {
+        const code = ch.charCodeAt(0);
+        return code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`;
+      }
+    }
+  });
+}
+
+/** The one line an operator sees for an error (control characters escaped). */
 export function oneLine(error: unknown): string {
   if (error instanceof MutxError) {
-    return error.hint ? `${error.message} — ${error.hint}` : error.message;
+    return escapeControl(error.hint ? `${error.message} — ${error.hint}` : error.message);
   }
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] ?? message;
+  return escapeControl(message.split('\n')[0] ?? message);
 }

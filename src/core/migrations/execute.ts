@@ -170,28 +170,28 @@ export class PlanExecutor {
             throw error;
           }
         }
-        await this.query('BEGIN');
         try {
-          for (const sql of bookkeeping()) await this.query(sql);
-          await this.query('COMMIT');
+          await this.query(['BEGIN', ...bookkeeping(), 'COMMIT'].join(';\n'));
         } catch (error) {
           await this.rollbackQuietly();
           throw error;
         }
       } else {
+        // Round trips are the client's main cost: BEGIN rides with the first statement, and the
+        // version/ledger rows with COMMIT. Statements still run one by one, so a failure names its line.
+        const ownTransaction = transaction === 'own';
         const body = async () => {
-          for (const statement of statements) await this.runStatement(statement, direction);
+          for (const [i, statement] of statements.entries()) await this.runStatement(statement, direction, i === 0 && ownTransaction ? 'BEGIN;\n' : '');
+          if (statements.length === 0 && ownTransaction) await this.query('BEGIN');
           if (direction === 'upgrade' && migration.verify) await this.runVerify(step);
-          for (const sql of bookkeeping()) await this.query(sql);
+          await this.query([...bookkeeping(), ...(ownTransaction ? ['COMMIT'] : [])].join(';\n'));
         };
-        if (transaction === 'inside') {
+        if (!ownTransaction) {
           await body();
         } else {
           await this.withLockRetries(migration.revision, async () => {
-            await this.query('BEGIN');
             try {
               await body();
-              await this.query('COMMIT');
             } catch (error) {
               await this.rollbackQuietly();
               throw error;
@@ -211,11 +211,13 @@ export class PlanExecutor {
     return { revision: migration.revision, direction, durationMs };
   }
 
-  private async runStatement(statement: SqlStatement, section: 'upgrade' | 'downgrade' | 'verify'): Promise<pg.QueryResult> {
+  private async runStatement(statement: SqlStatement, section: 'upgrade' | 'downgrade' | 'verify', prefix = ''): Promise<pg.QueryResult> {
     this.throwIfStopped();
     this.statementStartedAt = Date.now();
     try {
-      return await this.options.client.query(statement.sql);
+      const result = await this.options.client.query(prefix + statement.sql);
+      // With a prefix the driver returns one result per statement; the statement's is the last.
+      return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult) : result;
     } catch (error) {
       throw new StepFailure(error as PgError, statement, section);
     } finally {

@@ -108,6 +108,8 @@ export class RevisionGraph {
    * the candidates, as is an unknown one.
    */
   resolve(idOrPrefix: string): string {
+    // The empty string is a prefix of every id: never a way to name one.
+    if (idOrPrefix.trim() === '') throw new MutxError('revision', 'empty revision', { hint: 'name a revision id or a unique prefix; see `mutx-ops history`' });
     if (this.byId.has(idOrPrefix)) return idOrPrefix;
     const candidates = this.order.filter((id) => id.startsWith(idOrPrefix));
     if (candidates.length === 1) return candidates[0]!;

@@ -15,8 +15,8 @@ import {
   ensureTables,
   ledgerInsertSql,
   readLedger,
+  readRecordedChecksums,
   readVersionRows,
-  recordedChecksums,
   tablesExist,
   versionTableSql,
   versionUpdateSql,
@@ -94,8 +94,7 @@ export interface DriftEntry {
   current: string;
 }
 
-export function findDrift(graph: RevisionGraph, applied: Set<string>, ledger: LedgerRow[]): DriftEntry[] {
-  const recorded = recordedChecksums(ledger);
+export function findDrift(graph: RevisionGraph, applied: Set<string>, recorded: Map<string, string>): DriftEntry[] {
   const drift: DriftEntry[] = [];
   for (const id of graph.order) {
     if (!applied.has(id)) continue;
@@ -117,28 +116,28 @@ export interface Status {
   serverVersion: string;
 }
 
-export async function readStatus(client: pg.Client, graph: RevisionGraph, names: VersionTableNames): Promise<Status> {
+export async function readStatus(client: pg.Client, graph: RevisionGraph, names: VersionTableNames, options: { withLedger?: boolean } = {}): Promise<Status> {
   const versionRows = await readVersionRows(client, names);
   const applied = appliedSet(graph, versionRows);
-  const ledger = await readLedger(client, names);
+  const ledger = options.withLedger ? await readLedger(client, names) : [];
   const server = await client.query<{ server_version: string }>('SHOW server_version');
   return {
     versionRows,
     heads: graph.heads(),
     applied: graph.order.filter((id) => applied.has(id)),
     pending: graph.order.filter((id) => !applied.has(id)),
-    drift: findDrift(graph, applied, ledger),
+    drift: findDrift(graph, applied, await readRecordedChecksums(client, names)),
     ledger,
     lockHolder: await findLockHolder(client, names),
     serverVersion: server.rows[0]?.server_version ?? '?',
   };
 }
 
-export async function status(ctx: CoreContext, action = 'current'): Promise<Status> {
-  const graph = loadGraph(ctx.settings);
-  return audited(ctx, { action }, async ({ note, useClient }) => {
+export async function status(ctx: CoreContext, options: { action?: string; graph?: RevisionGraph; withLedger?: boolean } = {}): Promise<Status> {
+  const graph = options.graph ?? loadGraph(ctx.settings);
+  return audited(ctx, { action: options.action ?? 'current' }, async ({ note, useClient }) => {
     const client = useClient(await openClient(ctx), false);
-    const result = await readStatus(client, graph, versionNames(ctx.settings));
+    const result = await readStatus(client, graph, versionNames(ctx.settings), { withLedger: options.withLedger });
     note({ revisions_before: result.versionRows, revisions_after: result.versionRows });
     return result;
   });
@@ -190,7 +189,7 @@ export async function migrate(ctx: CoreContext, direction: Direction, target: st
           const applied = appliedSet(graph, versionRows);
           const accepted = await acceptChangedRevisions(client, ctx, graph, applied, names, options.acceptChanged ?? [], opId);
           await adoptUnrecorded(client, ctx, graph, applied, names, opId);
-          const drift = findDrift(graph, applied, await readLedger(client, names));
+          const drift = findDrift(graph, applied, await readRecordedChecksums(client, names));
           if (drift.length > 0) {
             throw driftError(drift);
           }
@@ -255,7 +254,7 @@ async function acceptChangedRevisions(client: pg.Client, ctx: CoreContext, graph
 
 /** Revisions applied by another tool (e.g. Alembic) get their checksum recorded once, so drift is visible from now on. */
 async function adoptUnrecorded(client: pg.Client, ctx: CoreContext, graph: RevisionGraph, applied: Set<string>, names: VersionTableNames, opId: string): Promise<void> {
-  const recorded = recordedChecksums(await readLedger(client, names));
+  const recorded = await readRecordedChecksums(client, names);
   const missing = graph.order.filter((id) => applied.has(id) && !recorded.has(id));
   if (missing.length === 0) return;
   const statements = missing.map((revision) =>

@@ -20,12 +20,20 @@ export function splitSqlStatements(input: string): SqlStatement[] {
   // BEGIN ... END blocks of SQL-standard function bodies (BEGIN ATOMIC) contain semicolons.
   let atomicDepth = 0;
 
+  // Lines are counted incrementally (offsets only grow), so splitting stays linear.
+  const lines = { offset: 0, line: 1 };
+  const lineAt = (offset: number): number => {
+    for (let k = lines.offset; k < offset; k++) if (input.charCodeAt(k) === 10) lines.line++;
+    lines.offset = Math.max(lines.offset, offset);
+    return lines.line;
+  };
+
   const push = (end: number) => {
     const raw = input.slice(start, end);
     if (hasCode(raw)) {
       const lead = raw.length - raw.trimStart().length;
       const offset = start + lead;
-      statements.push({ sql: raw.trim(), offset, line: lineAt(input, offset) });
+      statements.push({ sql: raw.trim(), offset, line: lineAt(offset) });
     }
   };
 
@@ -107,10 +115,4 @@ function stripComments(text: string): string {
 
 function isIdentChar(ch: string | undefined): boolean {
   return ch !== undefined && /[A-Za-z0-9_$]/.test(ch);
-}
-
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
 }

@@ -132,6 +132,17 @@ export async function readLedger(client: pg.Client, names: VersionTableNames): P
   return result.rows.map((row) => ({ ...row, id: Number(row.id) }));
 }
 
+/** Like recordedChecksums(readLedger()), computed by the server: the ledger only grows. */
+export async function readRecordedChecksums(client: pg.Client, names: VersionTableNames): Promise<Map<string, string>> {
+  const exists = await tablesExist(client, names);
+  if (!exists.ledger) return new Map();
+  const result = await client.query<{ revision: string; checksum: string }>(
+    `SELECT DISTINCT ON (revision) revision, checksum FROM ${ledgerTableSql(names)}
+      WHERE checksum IS NOT NULL AND outcome IN ('applied', 'stamped', 'accepted', 'adopted') ORDER BY revision, id DESC`,
+  );
+  return new Map(result.rows.map((row) => [row.revision, row.checksum]));
+}
+
 /**
  * The checksum each revision was last applied (or accepted, stamped, adopted) with. Drift is a
  * file whose checksum differs from this.
