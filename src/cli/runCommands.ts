@@ -107,9 +107,10 @@ async function headlessRun(globals: GlobalOptions, name: string | undefined, fla
   const onFailure = (flags.onFailure ?? 'abort') as HeadlessAnswers['onFailure'];
   if (!['abort', 'retry', 'skip', 'switch'].includes(onFailure)) throw new MutxError('usage', `--on-failure must be abort, retry, skip or switch, not "${String(flags.onFailure).slice(0, 20)}"`);
   if (onFailure === 'skip' && !flags.skipReason) throw new MutxError('usage', '--on-failure skip needs --skip-reason TEXT (it goes into the audit trail)');
-  const ctx = await coreContextFrom({ ...globals, env: flags.env ?? globals.env }, { signal });
+  // A resumed run goes back to the environment it started on unless told otherwise.
+  const resume = flags.resume ? loadRunState(settingsFrom(globals), flags.resume) : undefined;
+  const ctx = await coreContextFrom({ ...globals, env: flags.env ?? globals.env ?? resume?.environment }, { signal });
   const environment = ctx.target.environment ? ctx.settings.environments[ctx.target.environment] : undefined;
-  const resume = flags.resume ? loadRunState(ctx.settings, flags.resume) : undefined;
   let runbookName = resume?.runbook ?? name;
   if (!runbookName) throw new MutxError('usage', 'name a runbook, or --resume RUN_ID', { hint: '`mutx-ops runbooks` lists them' });
   const logDurationSeconds = flags.logsDuration === undefined ? undefined : Number(flags.logsDuration);

@@ -61,6 +61,10 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
     }
     state.pid = process.pid;
     state.status = 'running';
+    // Answers given now (e.g. --logs-duration, --target on resume) take effect for the remaining steps.
+    for (const [key, value] of Object.entries(options.preset ?? {})) {
+      if (value !== undefined) (state.vars as Record<string, unknown>)[key] = value;
+    }
   } else {
     state = {
       id: newRunId(runbook.name),

@@ -1,7 +1,7 @@
 import readline from 'node:readline';
 import { execa } from 'execa';
 import { stringify as toYaml } from 'yaml';
-import { backupDatabase, latestVerifiedBackup, listBackups, restoreBackup, verifyBackup } from '../core/backup';
+import { backupDatabase, isCatalogued, latestVerifiedBackup, listBackups, resolveBackup, restoreBackup, verifyBackup } from '../core/backup';
 import { catalogSnapshot, diffCatalogs } from '../core/catalog';
 import type { EnvironmentSettings } from '../core/config';
 import { redactSecrets } from '../core/connection';
@@ -592,6 +592,13 @@ async function runInspect(step: StepOf<'inspect'>, c: StepContext): Promise<Step
 
 async function runSelectTarget(step: StepOf<'select-target'>, c: StepContext): Promise<StepOutcome> {
   const vars = c.state.vars;
+  if (vars.selectedBackup && !vars.selectedBackupRevisions) {
+    // Preset from --backup or the Backups screen: the catalog knows the revision it was taken at.
+    const resolved = resolveBackup(c.ctx.settings, vars.selectedBackup);
+    vars.selectedBackup = resolved.file;
+    vars.selectedBackupRevisions = isCatalogued(resolved) ? resolved.revisions : undefined;
+    c.save();
+  }
   if (vars.selectedRevision || vars.selectedBackup) return { summary: `selected ${vars.selectedRevision ? `revision ${vars.selectedRevision}` : `backup ${vars.selectedBackup}`}` };
   const graph = loadGraph(c.ctx.settings);
   const rows = await currentRows(c);
