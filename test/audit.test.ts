@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AuditTrail } from '../src/core/audit';
+import { AuditTrail, processAlive } from '../src/core/audit';
 import { createTestDatabase, createTestProject, REPO_ROOT, runCli, type TestDatabase, type TestProject } from './helpers/db';
 
 const operator = { name: 'tester', host: 'test-host' };
@@ -88,6 +89,114 @@ describe('audit chain', () => {
       for (let i = 0; i < 40; i++) t.append({ action: 'race', phase: 'event' });`;
     await Promise.all([1, 2, 3].map(() => execa('node', ['--import', 'tsx', '--input-type=module', '-e', script, trail.file], { cwd: REPO_ROOT })));
     expect(trail.verify()).toEqual({ ok: true, records: 121 });
+  });
+});
+
+/** The pid of a process that has exited and been reaped. */
+function deadPid(): number {
+  const child = spawnSync('true');
+  return child.pid!;
+}
+
+const readRecords = (trail: AuditTrail) => fs.readFileSync(trail.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+describe('audit trail after a kill -9 at each point of the writer', () => {
+  it('breaks an empty lock file left by a killed process (once it is a moment old) and a dead holder\'s lock', () => {
+    const trail = trailWith(1);
+    const lock = `${trail.file}.lock`;
+    fs.writeFileSync(lock, '');
+    const old = new Date(Date.now() - 5_000);
+    fs.utimesSync(lock, old, old);
+    const started = Date.now();
+    trail.append({ action: 'after-empty-lock', phase: 'event' });
+    fs.writeFileSync(lock, String(deadPid()));
+    trail.append({ action: 'after-dead-lock', phase: 'event' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(fs.existsSync(lock)).toBe(false);
+    expect(fs.readdirSync(path.dirname(trail.file)).filter((n) => n.includes('.lock'))).toEqual([]);
+    expect(trail.verify()).toEqual({ ok: true, records: 3 });
+  });
+
+  it('accepts a head marker one record behind (killed before the head was rewritten), and the next append repairs it', () => {
+    const trail = trailWith(3);
+    const head = fs.readFileSync(`${trail.file}.head`, 'utf8');
+    trail.append({ action: 'late', phase: 'event' });
+    fs.writeFileSync(`${trail.file}.head`, head);
+    expect(trail.verify()).toEqual({ ok: true, records: 4 });
+    trail.append({ action: 'next', phase: 'event' });
+    expect(JSON.parse(fs.readFileSync(`${trail.file}.head`, 'utf8')).seq).toBe(5);
+    expect(trail.verify()).toEqual({ ok: true, records: 5 });
+  });
+
+  it('still rejects a head marker two records behind, naming the last record', () => {
+    const trail = trailWith(3);
+    const head = fs.readFileSync(`${trail.file}.head`, 'utf8');
+    trail.append({ action: 'a', phase: 'event' });
+    trail.append({ action: 'b', phase: 'event' });
+    fs.writeFileSync(`${trail.file}.head`, head);
+    expect(trail.verify()).toMatchObject({ ok: false, firstBad: { line: 5, seq: 5, reason: expect.stringMatching(/head marker/) } });
+  });
+
+  it('writes the open-operation marker before the start record', () => {
+    const trail = trailWith(0);
+    const op = trail.begin({ action: 'upgrade' });
+    const marker = JSON.parse(fs.readFileSync(path.join(`${trail.file}.open`, op.opId), 'utf8'));
+    expect(marker).toMatchObject({ op_id: op.opId, pid: process.pid, action: 'upgrade' });
+    op.end('ok');
+    expect(fs.existsSync(path.join(`${trail.file}.open`, op.opId))).toBe(false);
+  });
+
+  const marker = (trail: AuditTrail, opId: string, pid: number) => {
+    fs.mkdirSync(`${trail.file}.open`, { recursive: true });
+    fs.writeFileSync(path.join(`${trail.file}.open`, opId), JSON.stringify({ op_id: opId, pid, action: 'upgrade' }));
+  };
+
+  it('drops the marker of a process killed before its start record was written', () => {
+    const trail = trailWith(2);
+    marker(trail, 'op-without-start', deadPid());
+    expect(trail.recordInterruptedOperations()).toEqual([]);
+    expect(fs.readdirSync(`${trail.file}.open`)).toEqual([]);
+    expect(readRecords(trail)).toHaveLength(2);
+  });
+
+  it('records the interruption of a process killed after its start record', () => {
+    const trail = trailWith(2);
+    trail.append({ action: 'upgrade', phase: 'start' }, 'op-started');
+    trail.append({ action: 'other', phase: 'event' });
+    marker(trail, 'op-started', deadPid());
+    expect(trail.recordInterruptedOperations()).toMatchObject([{ op_id: 'op-started', phase: 'end', outcome: 'interrupted' }]);
+    expect(fs.readdirSync(`${trail.file}.open`)).toEqual([]);
+    expect(trail.recordInterruptedOperations()).toEqual([]);
+    expect(trail.verify()).toEqual({ ok: true, records: 5 });
+  });
+
+  it('gives no second end record to an operation killed after its end record, before the marker was removed', () => {
+    const trail = trailWith(1);
+    trail.append({ action: 'upgrade', phase: 'start' }, 'op-ended');
+    trail.append({ action: 'upgrade', phase: 'end', outcome: 'ok' }, 'op-ended');
+    marker(trail, 'op-ended', deadPid());
+    expect(trail.recordInterruptedOperations()).toEqual([]);
+    expect(fs.readdirSync(`${trail.file}.open`)).toEqual([]);
+    expect(readRecords(trail).filter((r) => r.op_id === 'op-ended' && r.phase === 'end')).toHaveLength(1);
+  });
+
+  it('finds a start record far from the end of a large file (the backward scan crosses chunks)', () => {
+    const trail = trailWith(0);
+    trail.append({ action: 'upgrade', phase: 'start' }, 'op-far');
+    for (let i = 0; i < 1500; i++) trail.append({ action: 'filler', phase: 'event', details: { pad: 'x'.repeat(300) } });
+    expect(fs.statSync(trail.file).size).toBeGreaterThan(256 * 1024);
+    marker(trail, 'op-far', deadPid());
+    marker(trail, 'op-none', deadPid());
+    expect(trail.recordInterruptedOperations()).toMatchObject([{ op_id: 'op-far', outcome: 'interrupted' }]);
+    expect(fs.readdirSync(`${trail.file}.open`)).toEqual([]);
+  });
+
+  it.runIf(process.platform === 'linux')('does not count a zombie (exited, not yet reaped) as alive', () => {
+    const child = spawn('true');
+    // The event loop does not run during this wait, so node cannot reap the child: a zombie.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    expect(processAlive(child.pid!)).toBe(false);
+    expect(processAlive(process.pid)).toBe(true);
   });
 });
 

@@ -50,6 +50,12 @@ export interface AuditVerification {
 }
 
 const GENESIS = '0'.repeat(64);
+/** How long to wait for the audit file lock. */
+const LOCK_WAIT_MS = 10_000;
+/** An empty or unreadable lock file (or op marker) older than this was left by a killed process. */
+const STALE_EMPTY_MS = 2_000;
+/** Chunk size of the backward scan for an interrupted operation's records. */
+const TAIL_SCAN_BYTES = 256 * 1024;
 
 function hashRecord(prev: string, body: Omit<AuditRecord, 'hash'>): string {
   return crypto.createHash('sha256').update(prev).update('\n').update(JSON.stringify(body)).digest('hex');
@@ -89,48 +95,65 @@ export class AuditTrail {
   /** Appends one record under a file lock so concurrent mutx-ops processes keep one chain. */
   append(entry: AuditEntry, opId: string = crypto.randomUUID()): AuditRecord {
     ensurePrivateDir(path.dirname(this.file));
-    return this.withFileLock(() => {
-      const last = this.readLastRecord();
-      const body: Omit<AuditRecord, 'hash'> = {
-        seq: (last?.seq ?? 0) + 1,
-        ts: new Date().toISOString(),
-        op_id: opId,
-        operator: this.operator.name,
-        host: this.operator.host,
-        pid: process.pid,
-        ...scrub(entry),
-        prev: last?.hash ?? GENESIS,
-      };
-      const record: AuditRecord = { ...body, hash: hashRecord(body.prev, body) };
-      const fd = fs.openSync(this.file, 'a', 0o600);
-      try {
-        fs.writeSync(fd, `${JSON.stringify(record)}\n`);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.chmodSync(this.file, 0o600);
-      writeFileAtomic(this.headFile, `${JSON.stringify({ seq: record.seq, hash: record.hash })}\n`);
-      this.unmirrored.push(record);
-      return record;
-    });
+    return this.withFileLock(() => this.appendLocked(entry, opId));
   }
 
   /**
-   * Opens an operation: writes its start record, and remembers it in a small marker file so
-   * that, if this process dies, the next mutx-ops records the interruption.
+   * Appends one record; the caller holds the file lock. The head marker is rewritten after the
+   * record: a kill in between leaves it one record behind, which verify() accepts and the next
+   * append repairs.
+   */
+  private appendLocked(entry: AuditEntry, opId: string): AuditRecord {
+    const last = this.readLastRecord();
+    const body: Omit<AuditRecord, 'hash'> = {
+      seq: (last?.seq ?? 0) + 1,
+      ts: new Date().toISOString(),
+      op_id: opId,
+      operator: this.operator.name,
+      host: this.operator.host,
+      pid: process.pid,
+      ...scrub(entry),
+      prev: last?.hash ?? GENESIS,
+    };
+    const record: AuditRecord = { ...body, hash: hashRecord(body.prev, body) };
+    const fd = fs.openSync(this.file, 'a', 0o600);
+    try {
+      fs.writeSync(fd, `${JSON.stringify(record)}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.chmodSync(this.file, 0o600);
+    writeFileAtomic(this.headFile, `${JSON.stringify({ seq: record.seq, hash: record.hash })}\n`);
+    this.unmirrored.push(record);
+    return record;
+  }
+
+  /**
+   * Opens an operation: remembers it in a small marker file, then writes its start record, so
+   * that, if this process dies at any point after the marker, the next mutx-ops records the
+   * interruption (a marker whose start record never made it is dropped).
    */
   begin(entry: Omit<AuditEntry, 'phase'>): AuditOperation {
     this.recordInterruptedOperations();
     const opId = crypto.randomUUID();
     const startedAt = Date.now();
-    this.append({ ...entry, phase: 'start' }, opId);
+    const markerPath = path.join(this.openOpsDir, opId);
+    ensurePrivateDir(path.dirname(this.file));
     ensurePrivateDir(this.openOpsDir);
-    fs.writeFileSync(path.join(this.openOpsDir, opId), JSON.stringify({ pid: process.pid, action: entry.action, run_id: entry.run_id, target: entry.target }), { mode: 0o600 });
-    return new AuditOperation(this, opId, entry, startedAt, path.join(this.openOpsDir, opId));
+    const marker: OpenMarker = { op_id: opId, pid: process.pid, action: entry.action, run_id: entry.run_id, target: entry.target, started: new Date(startedAt).toISOString() };
+    fs.writeFileSync(markerPath, JSON.stringify(marker), { mode: 0o600 });
+    // If this throws, the marker stays: once this process is gone, the next one records the
+    // interruption when the start record made it into the file, and drops the marker otherwise.
+    this.append({ ...entry, phase: 'start' }, opId);
+    return new AuditOperation(this, opId, entry, startedAt, markerPath);
   }
 
-  /** Finds operations whose process is gone without an end record, and closes them as interrupted. */
+  /**
+   * Finds operations whose process is gone without an end record, and closes them as interrupted.
+   * A marker whose operation already has its end record (killed before the marker was removed),
+   * or has no start record at all (killed before it was written), is just removed.
+   */
   recordInterruptedOperations(): AuditRecord[] {
     let names: string[];
     try {
@@ -138,33 +161,112 @@ export class AuditTrail {
     } catch {
       return [];
     }
-    const closed: AuditRecord[] = [];
+    const dead: { name: string; markerPath: string; marker: OpenMarker }[] = [];
     for (const name of names) {
       const markerPath = path.join(this.openOpsDir, name);
-      let marker: { pid: number; action: string; run_id?: string; target?: string };
-      try {
-        marker = JSON.parse(fs.readFileSync(markerPath, 'utf8'));
-      } catch {
-        fs.rmSync(markerPath, { force: true });
+      if (name.endsWith('.tmp')) continue;
+      const marker = readMarker(markerPath);
+      if (!marker) {
+        // Unreadable: written by a process killed mid-write (before its start record), or junk.
+        // Give a live writer a moment before removing it.
+        if (olderThan(markerPath, STALE_EMPTY_MS)) fs.rmSync(markerPath, { force: true });
         continue;
       }
       if (processAlive(marker.pid)) continue;
-      closed.push(
-        this.append(
-          {
-            action: marker.action,
-            phase: 'end',
-            outcome: 'interrupted',
-            target: marker.target,
-            run_id: marker.run_id,
-            error: `process ${marker.pid} ended without finishing (killed or crashed); recorded by process ${process.pid}`,
-          },
-          name,
-        ),
-      );
-      fs.rmSync(markerPath, { force: true });
+      dead.push({ name, markerPath, marker });
     }
-    return closed;
+    if (dead.length === 0) return [];
+    ensurePrivateDir(path.dirname(this.file));
+    return this.withFileLock(() => {
+      const closed: AuditRecord[] = [];
+      // Under the lock: another process may have handled these markers meanwhile.
+      const pending = dead.filter((d) => fs.existsSync(d.markerPath));
+      if (pending.length === 0) return closed;
+      const found = this.findOperations(new Set(pending.map((d) => d.name)));
+      for (const { name, markerPath, marker } of pending) {
+        const state = found.get(name);
+        if (state?.start && !state.end) {
+          closed.push(
+            this.appendLocked(
+              {
+                action: marker.action,
+                phase: 'end',
+                outcome: 'interrupted',
+                target: marker.target,
+                run_id: marker.run_id,
+                error: `process ${marker.pid} ended without finishing (killed or crashed); recorded by process ${process.pid}`,
+              },
+              name,
+            ),
+          );
+        }
+        fs.rmSync(markerPath, { force: true });
+      }
+      return closed;
+    });
+  }
+
+  /**
+   * Scans the file backwards (in chunks, from the end) for the start and end records of the
+   * given operations. Stops as soon as every operation's start record was seen: an end record
+   * always comes after its start, so nothing before it matters. Only called for markers of dead
+   * processes, whose records are normally in the last chunk.
+   */
+  private findOperations(opIds: Set<string>): Map<string, { start: boolean; end: boolean }> {
+    const found = new Map<string, { start: boolean; end: boolean }>();
+    for (const id of opIds) found.set(id, { start: false, end: false });
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, 'r');
+    } catch {
+      return found;
+    }
+    try {
+      let remaining = opIds.size;
+      let position = fs.fstatSync(fd).size;
+      let carry = Buffer.alloc(0);
+      while (position > 0 && remaining > 0) {
+        const start = Math.max(0, position - TAIL_SCAN_BYTES);
+        const chunk = Buffer.alloc(position - start);
+        fs.readSync(fd, chunk, 0, chunk.length, start);
+        position = start;
+        let data = carry.length ? Buffer.concat([chunk, carry]) : chunk;
+        let cut = -1;
+        if (position > 0) {
+          // The bytes before the first newline may be the tail of a line in the previous chunk.
+          cut = data.indexOf(0x0a);
+          if (cut < 0) {
+            carry = data;
+            continue;
+          }
+          carry = data.subarray(0, cut);
+          data = data.subarray(cut + 1);
+        } else {
+          carry = Buffer.alloc(0);
+        }
+        const lines = data.toString('utf8').split('\n');
+        for (let i = lines.length - 1; i >= 0 && remaining > 0; i--) {
+          const line = lines[i]!;
+          if (!line.includes('"op_id"')) continue;
+          let record: AuditRecord;
+          try {
+            record = JSON.parse(line) as AuditRecord;
+          } catch {
+            continue;
+          }
+          const state = found.get(record.op_id);
+          if (!state) continue;
+          if (record.phase === 'end') state.end = true;
+          else if (record.phase === 'start' && !state.start) {
+            state.start = true;
+            remaining--;
+          }
+        }
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return found;
   }
 
   readAll(): AuditRecord[] {
@@ -207,6 +309,7 @@ export class AuditTrail {
     const lines = text.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     let prev = GENESIS;
+    let lastPrev = GENESIS;
     let expectedSeq = 1;
     for (let i = 0; i < lines.length; i++) {
       const lineNumber = i + 1;
@@ -227,13 +330,28 @@ export class AuditTrail {
       if (hashRecord(prev, body) !== hash) {
         return { ok: false, records: i, firstBad: { line: lineNumber, seq: record.seq, reason: 'content does not match its hash (edited)' } };
       }
+      lastPrev = prev;
       prev = hash;
       expectedSeq++;
     }
+    const records = expectedSeq - 1;
     const head = readHead(this.headFile);
-    if (head && (head.seq !== expectedSeq - 1 || head.hash !== prev)) {
-      const reason = head.seq > expectedSeq - 1 ? `the file ends at record ${expectedSeq - 1} but record ${head.seq} was written (records removed from the end)` : `the head marker (record ${head.seq}) disagrees with the file's last record ${expectedSeq - 1}`;
-      return { ok: false, records: lines.length, firstBad: { line: lines.length + 1, seq: expectedSeq, reason } };
+    if (head && (head.seq !== records || head.hash !== prev)) {
+      // A head exactly one record behind is a kill between appending a record and rewriting the
+      // head (the record chains, checked above): the head only guards against truncation.
+      const oneBehind = records > 0 && head.seq === records - 1 && head.hash === lastPrev;
+      if (!oneBehind) {
+        if (head.seq > records) {
+          const reason = `the file ends at record ${records} but record ${head.seq} was written (records removed from the end)`;
+          return { ok: false, records: lines.length, firstBad: { line: lines.length + 1, seq: expectedSeq, reason } };
+        }
+        // The last record exists but is not the one the head marker names (edited and re-hashed, or replaced).
+        const reason =
+          head.seq === records
+            ? `record ${records} is not the one that was written (the head marker has another hash: edited and re-hashed, or replaced)`
+            : `the head marker (record ${head.seq}) disagrees with the file's last record ${records}`;
+        return { ok: false, records: lines.length, firstBad: { line: Math.max(1, lines.length), ...(records > 0 ? { seq: records } : {}), reason } };
+      }
     }
     return { ok: true, records: lines.length };
   }
@@ -304,34 +422,87 @@ export class AuditTrail {
     }
   }
 
+  /**
+   * Runs fn holding `<file>.lock`. The lock is created atomically with the holder's pid already
+   * in it: the pid goes into a private temp file, which is hard-linked into place (link() fails
+   * with EEXIST when the lock exists, so only one process wins). A lock whose holder is dead, or
+   * that is empty/unreadable (left by an older version) for more than a moment, is stale.
+   */
   private withFileLock<T>(fn: () => T): T {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        const fd = fs.openSync(this.lockFile, 'wx', 0o600);
-        fs.writeSync(fd, String(process.pid));
-        fs.closeSync(fd);
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = Number(safeRead(this.lockFile));
-        if (holder && !processAlive(holder)) {
-          fs.rmSync(this.lockFile, { force: true });
-          continue;
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    const tmp = `${this.lockFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, String(process.pid), { mode: 0o600 });
+    try {
+      for (;;) {
+        try {
+          fs.linkSync(tmp, this.lockFile);
+          break;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         }
+        const holder = this.breakStaleLock();
+        if (holder === 'broken') continue;
         if (Date.now() > deadline) {
-          throw new MutxError('audit', `${this.lockFile} is held by process ${holder || 'unknown'} for over 10 s`, {
+          throw new MutxError('audit', `${this.lockFile} is held by process ${holder || 'unknown'} for over ${LOCK_WAIT_MS / 1000} s`, {
             hint: 'if that process is gone, delete the lock file',
           });
         }
         sleepSync(2);
       }
+    } finally {
+      fs.rmSync(tmp, { force: true });
     }
     try {
       return fn();
     } finally {
       fs.rmSync(this.lockFile, { force: true });
     }
+  }
+
+  /**
+   * Looks at an existing lock file: removes it when stale and returns 'broken'; otherwise returns
+   * the holder's pid (0 when unknown). The stale file is first renamed to a private name and its
+   * inode compared, so a lock that another process re-created meanwhile is never deleted.
+   */
+  private breakStaleLock(): number | 'broken' {
+    let stat: fs.Stats;
+    let text: string;
+    try {
+      stat = fs.statSync(this.lockFile);
+      text = fs.readFileSync(this.lockFile, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'broken';
+      throw error;
+    }
+    const holder = /^\s*\d+\s*$/.test(text) ? Number(text) : 0;
+    const stale = holder > 0 ? !processAlive(holder) : Date.now() - stat.mtimeMs > STALE_EMPTY_MS;
+    if (!stale) return holder;
+    const aside = `${this.lockFile}.${process.pid}.stale`;
+    try {
+      fs.renameSync(this.lockFile, aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'broken';
+      throw error;
+    }
+    let moved: fs.Stats | undefined;
+    try {
+      moved = fs.statSync(aside);
+    } catch {
+      moved = undefined;
+    }
+    if (moved && (moved.ino !== stat.ino || moved.dev !== stat.dev)) {
+      // Someone broke the stale lock and took a fresh one between our look and the rename: put it back.
+      try {
+        fs.linkSync(aside, this.lockFile);
+      } catch {
+        // A third process holds the lock now; nothing better to do.
+      }
+    } else if (holder > 0) {
+      // Leftover temp file of the dead holder.
+      fs.rmSync(`${this.lockFile}.${holder}.tmp`, { force: true });
+    }
+    fs.rmSync(aside, { force: true });
+    return 'broken';
   }
 }
 
@@ -373,6 +544,34 @@ function readHead(file: string): { seq: number; hash: string } | undefined {
   }
 }
 
+interface OpenMarker {
+  op_id?: string;
+  pid: number;
+  action: string;
+  run_id?: string;
+  target?: string;
+  started?: string;
+}
+
+function readMarker(file: string): OpenMarker | undefined {
+  const text = safeRead(file);
+  if (!text) return undefined;
+  try {
+    const marker = JSON.parse(text) as OpenMarker;
+    return marker && typeof marker === 'object' && Number.isInteger(marker.pid) && typeof marker.action === 'string' ? marker : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function olderThan(file: string, ms: number): boolean {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs > ms;
+  } catch {
+    return false;
+  }
+}
+
 function safeRead(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
@@ -381,13 +580,30 @@ function safeRead(file: string): string | undefined {
   }
 }
 
+/**
+ * Whether a process exists and is not a zombie (a killed process whose parent has not reaped it
+ * yet still answers kill(0); on Linux its /proc stat state is 'Z').
+ */
 export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (process.platform === 'linux') {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch (error) {
+      // Gone between kill(0) and the read; anything else (no /proc): trust kill(0).
+      return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+    }
+    // "pid (comm) S ..." — comm may hold spaces and parentheses, so split after the last ')'.
+    const state = stat.slice(stat.lastIndexOf(')') + 1).trim()[0];
+    if (state === 'Z' || state === 'X' || state === 'x') return false;
+  }
+  return true;
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

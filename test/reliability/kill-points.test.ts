@@ -53,10 +53,11 @@ it('kill -9 at points visible in pg_stat_activity', async () => {
 
 const processPoints: { point: string; nth: number; what: string; from: number }[] = [
   { point: 'audit-record-before-write', nth: 2, from: 3, what: 'migrations committed, killed before the end audit record is written' },
-  { point: 'audit-lock-created', nth: 1, from: 3, what: 'audit file lock created, killed before the pid is written into it' },
+  { point: 'audit-lock-created', nth: 1, from: 3, what: 'audit file lock linked into place (pid already in it), killed before the record is written and the lock removed' },
   { point: 'audit-record-written', nth: 1, from: 3, what: 'start audit record written, killed before fsync and the head marker update' },
   { point: 'audit-head-rename', nth: 2, from: 3, what: 'end audit record written, killed before the head marker is renamed into place' },
-  { point: 'op-marker-write', nth: 1, from: 3, what: 'start audit record written, killed before the open-operation marker is written' },
+  { point: 'op-marker-write', nth: 1, from: 3, what: 'killed before the open-operation marker (and so the start record) is written' },
+  { point: 'audit-record-before-write', nth: 1, from: 3, what: 'open-operation marker written, killed before the start audit record is written' },
   { point: 'op-marker-remove', nth: 1, from: 3, what: 'end audit record written, killed before the open-operation marker is removed' },
 ];
 

@@ -19,7 +19,7 @@ function reached(name) {
 const isAuditFile = (file) => typeof file === 'string' && file.endsWith('.jsonl');
 const isOpMarker = (file) => typeof file === 'string' && file.includes(`.jsonl.open${path.sep}`);
 
-const { openSync, writeSync, fsyncSync, renameSync, writeFileSync, rmSync } = fs;
+const { openSync, writeSync, fsyncSync, renameSync, writeFileSync, rmSync, linkSync } = fs;
 fs.openSync = function (file, ...rest) {
   const fd = openSync.call(this, file, ...rest);
   fdPaths.set(fd, String(file));
@@ -30,6 +30,13 @@ fs.writeSync = function (fd, ...rest) {
   if (file.endsWith('.jsonl.lock')) reached('audit-lock-created');
   if (isAuditFile(file)) reached('audit-record-before-write');
   return writeSync.call(this, fd, ...rest);
+};
+// The lock is created by hard-linking a temp file that already holds the pid: the kill lands
+// right after the lock is in place (before the temp file is removed and the record written).
+fs.linkSync = function (from, to) {
+  const result = linkSync.call(this, from, to);
+  if (typeof to === 'string' && to.endsWith('.jsonl.lock')) reached('audit-lock-created');
+  return result;
 };
 fs.fsyncSync = function (fd) {
   if (isAuditFile(fdPaths.get(fd))) reached('audit-record-written');
