@@ -6,6 +6,9 @@ import { hasCode } from './sqlSplit';
 
 /** Any id found in a file is accepted; generated ids are 12 lowercase hex characters. */
 export const REVISION_ID = /^[A-Za-z0-9_]{1,32}$/;
+/** Words every command reads as a target, so a revision with such an id could never be named. */
+const RESERVED_IDS = new Set(['head', 'heads', 'base']);
+const HEADER_KEY = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
 const SECTIONS = ['upgrade', 'downgrade', 'verify'] as const;
 type SectionName = (typeof SECTIONS)[number];
@@ -58,6 +61,11 @@ export function readMigrationFile(file: string): MigrationFile {
   let buffer: Buffer;
   try {
     const stat = fs.statSync(file);
+    // A FIFO, socket or device would block the read (or never end): only regular files are
+    // migrations. A directory falls through to the read, which reports EISDIR.
+    if (!stat.isFile() && !stat.isDirectory()) {
+      throw new MigrationFileError(file, 1, 'not a regular file', 'remove it from the migrations folder; a migration is a plain .sql file');
+    }
     if (stat.size > MAX_FILE_BYTES) {
       throw new MigrationFileError(file, 1, `file is ${stat.size} bytes, over the ${MAX_FILE_BYTES}-byte limit for a migration`, 'split it into smaller migrations; load bulk data outside migrations');
     }
@@ -76,10 +84,12 @@ export function parseMigrationText(content: Buffer | string, file: string): Migr
     const line = buffer.subarray(0, nul).toString('latin1').split('\n').length;
     throw new MigrationFileError(file, line, 'binary content (NUL byte): not a SQL text file', 'remove the file or replace it with a valid migration');
   }
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(buffer);
-  if (text.includes('\uFFFD')) {
-    const line = text.slice(0, text.indexOf('\uFFFD')).split('\n').length;
-    throw new MigrationFileError(file, line, 'invalid UTF-8', 'save the file as UTF-8');
+  let text: string;
+  try {
+    // Fatal: a real decoding error throws; a valid U+FFFD (EF BF BD) in the file is just text.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buffer);
+  } catch {
+    throw new MigrationFileError(file, invalidUtf8Line(buffer), 'invalid UTF-8', 'save the file as UTF-8');
   }
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const headers: Record<string, string> = {};
@@ -110,13 +120,16 @@ export function parseMigrationText(content: Buffer | string, file: string): Migr
     // Header area: `-- key: value` lines, other comments, blank lines. Nothing else.
     const trimmed = line.trim();
     if (trimmed === '') continue;
-    const header = /^--\s*([A-Za-z][A-Za-z0-9_-]*)\s*:\s*(.*?)\s*$/.exec(trimmed);
+    const header = headerLine(trimmed);
     if (header) {
-      const key = header[1]!.toLowerCase();
-      if (key in headers) {
+      if (!HEADER_KEY.test(header.key)) {
+        throw new MigrationFileError(file, lineNumber, `malformed header line: "${visible(header.key.slice(0, 40))}" is not a header key`, 'header keys are letters, digits, _ and - (e.g. -- revises: <id>); reword other comments so they do not read "-- words: text"');
+      }
+      const key = header.key.toLowerCase();
+      if (Object.hasOwn(headers, key)) {
         throw new MigrationFileError(file, lineNumber, `header "${key}" appears twice (first at line ${headerLines[key]})`, 'keep one');
       }
-      headers[key] = header[2]!;
+      headers[key] = header.value;
       headerLines[key] = lineNumber;
       continue;
     }
@@ -130,6 +143,9 @@ export function parseMigrationText(content: Buffer | string, file: string): Migr
   }
   if (!REVISION_ID.test(revision)) {
     throw new MigrationFileError(file, headerLines.revision!, `revision id "${revision.slice(0, 40)}" is invalid`, 'use 1–32 characters from A–Z, a–z, 0–9 and _');
+  }
+  if (RESERVED_IDS.has(revision.toLowerCase())) {
+    throw new MigrationFileError(file, headerLines.revision!, `revision id "${revision}" is reserved (head, heads and base name targets)`, 'use another id, e.g. a generated 12-character hex id');
   }
   const base = path.basename(file);
   if (!base.startsWith(`${revision}_`) && base !== `${revision}.sql`) {
@@ -190,6 +206,51 @@ export function parseMigrationText(content: Buffer | string, file: string): Migr
     verify,
     checksum: checksumSql(upgrade.sql),
   };
+}
+
+/**
+ * The header rule, kept simple: in the header area, a comment whose text before its first colon
+ * is non-empty is a header line when
+ *   - that text is a valid key (letters, digits, _ and -, starting with a letter): a header, or
+ *   - the colon ends the line or is followed by a space or tab ("-- words: value"): a header
+ *     with a broken key, which is an error (file:line) rather than a silently ignored comment.
+ * Anything else (`-- see https://…`, `-- a note`, `--`) is a comment. A line holding a lone CR
+ * is never a header (a file with CR-only line endings reads as one comment line).
+ */
+function headerLine(trimmed: string): { key: string; value: string } | undefined {
+  if (!trimmed.startsWith('--') || trimmed.includes('\r')) return undefined;
+  const colon = trimmed.indexOf(':');
+  if (colon === -1) return undefined;
+  const key = trimmed.slice(2, colon).trim();
+  if (key === '') return undefined;
+  const after = trimmed[colon + 1];
+  if (!HEADER_KEY.test(key) && after !== undefined && after !== ' ' && after !== '\t') return undefined;
+  return { key, value: trimmed.slice(colon + 1).trim() };
+}
+
+/** Invisible and control characters shown as \u{…}, so an error names what is really there. */
+function visible(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`);
+}
+
+/** 1-based line of the first invalid UTF-8 sequence (a newline byte never occurs inside one). */
+function invalidUtf8Line(buffer: Buffer): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let start = 0;
+  let line = 1;
+  while (start <= buffer.length) {
+    const eol = buffer.indexOf(10, start);
+    const end = eol === -1 ? buffer.length : eol;
+    try {
+      decoder.decode(buffer.subarray(start, end));
+    } catch {
+      return line;
+    }
+    if (eol === -1) break;
+    start = eol + 1;
+    line++;
+  }
+  return line;
 }
 
 /** Reads every *.sql file of the folder (sorted by name); anything else is ignored. */

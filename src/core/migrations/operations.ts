@@ -169,7 +169,11 @@ export async function migrate(ctx: CoreContext, direction: Direction, target: st
     ctx,
     { action: direction, args: { target, ...options } },
     async ({ opId, note, useClient }) => {
-      const client = useClient(await openClient(ctx), true);
+      // The audit mirror creates its table only once this run has something to change.
+      const client = useClient(await openClient(ctx), false);
+      const lost = (action: string) => (error: unknown): never => {
+        throw connectionFailure(ctx.target, action, error);
+      };
       {
         const lock = await acquireMigrationLock(client, names, {
           waitSeconds: Math.min(options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, deadline ? Math.max(0, (deadline - Date.now()) / 1000) : Infinity),
@@ -179,21 +183,35 @@ export async function migrate(ctx: CoreContext, direction: Direction, target: st
           if (deadline && Date.now() >= deadline - 50) {
             throw new MutxError('timeout', `--timeout ${options.timeoutSeconds}s expired while waiting for the migration lock (${(error as Error).message})`);
           }
-          throw error;
+          return lost('acquiring the migration lock')(error);
         });
         ctx.onEvent?.({ type: 'lock-acquired' });
         try {
-          await ensureTables(client, names);
-          const versionRows = await readVersionRows(client, names);
+          // Read and plan first: a bad target (or nothing to do) must not create any table.
+          const versionRows = await readVersionRows(client, names).catch(lost('reading the version table'));
           note({ revisions_before: versionRows });
           const applied = appliedSet(graph, versionRows);
-          const accepted = await acceptChangedRevisions(client, ctx, graph, applied, names, options.acceptChanged ?? [], opId);
-          await adoptUnrecorded(client, ctx, graph, applied, names, opId);
-          const drift = findDrift(graph, applied, await readRecordedChecksums(client, names));
-          if (drift.length > 0) {
-            throw driftError(drift);
-          }
           const plan = direction === 'upgrade' ? planUpgrade(graph, versionRows, target) : planDowngrade(graph, versionRows, target);
+          const acceptChanged = options.acceptChanged ?? [];
+          // Bad --accept-changed arguments are refused before any table is created.
+          for (const spec of acceptChanged) {
+            const revision = graph.resolve(spec);
+            if (!applied.has(revision)) throw new MutxError('revision', `--accept-changed ${spec}: revision ${revision} is not applied`, { hint: 'only applied revisions carry a recorded checksum' });
+          }
+          if (plan.steps.length > 0 || acceptChanged.length > 0) {
+            await ensureTables(client, names).catch(lost('creating the version and ledger tables'));
+            useClient(client, true);
+          }
+          const exists = await tablesExist(client, names).catch(lost('reading the version table'));
+          let accepted: string[] = [];
+          if (exists.version && exists.ledger) {
+            accepted = await acceptChangedRevisions(client, ctx, graph, applied, names, acceptChanged, opId).catch(lost('recording --accept-changed'));
+            await adoptUnrecorded(client, ctx, graph, applied, names, opId).catch(lost('recording checksums of adopted revisions'));
+            const drift = findDrift(graph, applied, await readRecordedChecksums(client, names).catch(lost('reading the ledger')));
+            if (drift.length > 0) {
+              throw driftError(drift);
+            }
+          }
           ctx.onEvent?.({ type: 'plan', direction, steps: plan.steps.map((step) => ({ revision: step.migration.revision, message: step.migration.message })) });
           const executor = new PlanExecutor({
             client,
@@ -211,7 +229,7 @@ export async function migrate(ctx: CoreContext, direction: Direction, target: st
             onEvent: ctx.onEvent,
           });
           try {
-            const steps = await executor.run(plan);
+            const steps = await executor.run(plan).catch(lost(`${direction} ${target}`));
             note({ revisions_after: plan.headsAfter, details: { steps: steps.length } });
             return { direction, target, steps, headsBefore: plan.headsBefore, headsAfter: plan.headsAfter, acceptedChanged: accepted };
           } catch (error) {
@@ -225,6 +243,28 @@ export async function migrate(ctx: CoreContext, direction: Direction, target: st
       }
     },
   );
+}
+
+/**
+ * A raw driver error outside a migration step (lock, table setup, reads, ledger writes) as one
+ * operator line. MutxErrors pass through unchanged.
+ */
+function connectionFailure(target: Target, action: string, error: unknown): MutxError {
+  if (error instanceof MutxError) return error;
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const sqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  // A SQLSTATE outside class 08 / 57P0x is the server refusing a statement: the connection is fine.
+  if (sqlState && !/^08|^57P0[1-3]$/.test(sqlState)) {
+    return new MutxError('migration-failed', `${action} on ${target.host}:${target.port} failed: ${message}`, {
+      hint: 'nothing was migrated; check the database role\'s privileges and rerun',
+      cause: error,
+    });
+  }
+  return new MutxError('migration-failed', `connection to ${target.host}:${target.port} lost during ${action}: ${message}`, {
+    hint: 'the server rolled back the open transaction; check the database and rerun',
+    cause: error,
+  });
 }
 
 function driftError(drift: DriftEntry[]): MutxError {
@@ -278,10 +318,13 @@ export async function stamp(ctx: CoreContext, target: string, options: { purge?:
     async ({ opId, note, useClient }) => {
       const client = useClient(await openClient(ctx), true);
       {
-        const lock = await acquireMigrationLock(client, names, { waitSeconds: options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, signal: ctx.signal });
+        const lost = (action: string) => (error: unknown): never => {
+          throw connectionFailure(ctx.target, action, error);
+        };
+        const lock = await acquireMigrationLock(client, names, { waitSeconds: options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, signal: ctx.signal }).catch(lost('acquiring the migration lock'));
         try {
-          await ensureTables(client, names);
-          const before = await readVersionRows(client, names);
+          await ensureTables(client, names).catch(lost('creating the version and ledger tables'));
+          const before = await readVersionRows(client, names).catch(lost('reading the version table'));
           note({ revisions_before: before });
           const unknown = before.filter((id) => !graph.has(id));
           if (unknown.length > 0 && !options.purge) {
