@@ -1,11 +1,14 @@
 // Bundles the bin with esbuild. The TUI is a separate chunk loaded with a dynamic import,
 // so headless commands never load Ink or React (start-up cost ~0.6 s otherwise).
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+// Old chunks have hashed names: without a clean they pile up (and hide a missing one).
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
 await build({
   absWorkingDir: root,

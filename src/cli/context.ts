@@ -61,6 +61,15 @@ export async function targetFrom(options: GlobalOptions, settings: ProjectSettin
   throw new MutxError('config', 'no database given', { hint: 'set DATABASE_URL, pass --database-url URL, or --env NAME from mutx-ops.yaml; or run `mutx-ops sandbox start` for a local practice database' });
 }
 
+/**
+ * True when targetFrom has nothing to go on but the sandbox: no --database-url, no --env, no
+ * DATABASE_URL, no default environment (project settings or operator preference).
+ */
+export async function noDatabaseConfigured(options: GlobalOptions, settings: ProjectSettings): Promise<boolean> {
+  if (options.databaseUrl || options.env || process.env.DATABASE_URL || settings.default_environment) return false;
+  return !(await readPreferences()).defaultEnvironment;
+}
+
 export async function coreContextFrom(options: GlobalOptions, extra: Partial<CoreContext> = {}): Promise<CoreContext> {
   const settings = settingsFrom(options);
   const operator = await operatorFrom();

@@ -14,18 +14,19 @@ import { latestVerifiedBackup, listBackups, verifyBackup } from '../core/backup'
 import type { BackupRecord } from '../core/backup';
 import type { EnvironmentSettings, ProjectSettings } from '../core/config';
 import type { Target } from '../core/connection';
-import { oneLine } from '../core/errors';
+import { isMutxError, oneLine } from '../core/errors';
 import type { Operator } from '../core/identity';
 import { describeLogSource, followLog, parseLogSource } from '../core/logs';
 import { describeHolder } from '../core/migrations/lock';
 import { loadGraph, openClient, readStatus, versionNames, type CoreContext } from '../core/migrations/operations';
 import { readVersionRows } from '../core/migrations/versionTable';
+import { releaseSandbox, releaseSandboxSync, sandboxPaths, startSandbox } from '../core/sandbox';
 import { runRunbook } from '../runbook/engine';
 import { findRunbook, loadRunbooks } from '../runbook/loader';
 import { loadRunState, resumableRuns } from '../runbook/state';
 import { App } from '../ui/App';
 import type { BackupEntry, HistoryView, RunbookInfo, Services } from '../ui/services';
-import { operatorFrom, settingsFrom, targetFrom } from './context';
+import { noDatabaseConfigured, operatorFrom, settingsFrom, targetFrom } from './context';
 
 export interface ServiceBase {
   settings: ProjectSettings;
@@ -34,6 +35,8 @@ export interface ServiceBase {
   /** Undefined when no database could be resolved; `problem` says why. */
   target?: Target;
   problem?: string;
+  /** What the header calls a target without an environment (e.g. the practice sandbox). */
+  label?: string;
 }
 
 /** Resolves project, operator and target the way headless commands do (DATABASE_URL, default env). */
@@ -76,7 +79,7 @@ export function createServices(base: ServiceBase): Services {
   return {
     target: () =>
       target
-        ? { environment: target.environment, protected: target.protected, redacted: target.redacted, host: target.host, port: target.port, database: target.database }
+        ? { environment: target.environment ?? base.label, protected: target.protected, redacted: target.redacted, host: target.host, port: target.port, database: target.database }
         : { protected: false, redacted: '(no database)', host: '?', port: 0, database: '?', problem: base.problem ?? 'no database' },
 
     async targetStatus() {
@@ -237,7 +240,29 @@ export async function runTui(options: { services?: Services } = {}): Promise<num
   v8.setFlagsFromString('--max-semi-space-size=2');
   const trace = process.env.MUTX_OPS_TRACE_STARTUP;
   const marks: Record<string, number> = { tuiLoaded: performance.now() };
-  const services = options.services ?? createServices(await serviceBaseFromEnvironment());
+  let services = options.services;
+  // Nothing configured: the app opens on the practice sandbox, started here and stopped on exit.
+  let sandboxOf: ProjectSettings | undefined;
+  if (!services) {
+    const settings = settingsFrom({});
+    if (await noDatabaseConfigured({}, settings)) {
+      const started = await startOwnSandbox(settings);
+      if (typeof started === 'number') return started;
+      sandboxOf = settings;
+    }
+    const base = await serviceBaseFromEnvironment();
+    services = createServices(sandboxOf ? { ...base, label: 'sandbox (practice)' } : base);
+  }
+  const releaseSync = () => {
+    if (!sandboxOf) return;
+    try {
+      releaseSandboxSync(sandboxOf);
+    } catch {
+      // best effort on the way out
+    }
+  };
+  // process.exit paths (fatal, SIGHUP, SIGTERM, the bin after return): a fast shutdown signal.
+  process.on('exit', releaseSync);
   marks.servicesReady = performance.now();
   const instance = render(createElement(App, { services }), {
     exitOnCtrlC: false,
@@ -286,15 +311,61 @@ export async function runTui(options: { services?: Services } = {}): Promise<num
   try {
     await instance.waitUntilExit();
     restore();
+    await releaseOwnSandbox(sandboxOf);
     return 0;
   } catch (error) {
     restore();
     process.stderr.write(`mutx-ops: ${oneLine(error)}\n`);
+    await releaseOwnSandbox(sandboxOf);
     return 1;
   } finally {
     process.off('uncaughtException', fatal);
     process.off('unhandledRejection', fatal);
     process.off('SIGHUP', hangup);
     process.off('SIGTERM', terminate);
+  }
+}
+
+/**
+ * Starts the sandbox for the app (ownedByApp: released on exit), saying so on stderr before the
+ * first frame. Returns the exit code when it cannot (e.g. no server binaries: the one-line
+ * MutxError says what to install or to set DATABASE_URL).
+ */
+async function startOwnSandbox(settings: ProjectSettings): Promise<true | number> {
+  process.stderr.write(`mutx-ops: no database configured — starting the practice sandbox (${sandboxPaths(settings).dir})…\n`);
+  // Ctrl+C while it starts: stop starting, and stop what was started.
+  const abort = new AbortController();
+  const interrupt = () => abort.abort();
+  process.on('SIGINT', interrupt);
+  try {
+    await startSandbox(settings, {
+      ownedByApp: true,
+      operator: await operatorFrom(),
+      signal: abort.signal,
+    });
+    if (!abort.signal.aborted) return true;
+    await releaseOwnSandbox(settings);
+    return 130;
+  } catch (error) {
+    await releaseOwnSandbox(settings);
+    if (abort.signal.aborted) return 130;
+    process.stderr.write(`mutx-ops: ${oneLine(error)}\n`);
+    return isMutxError(error) ? error.exitCode : 1;
+  } finally {
+    process.off('SIGINT', interrupt);
+  }
+}
+
+/** Stops the sandbox if this process started it (a `sandbox start` meanwhile keeps it running). */
+async function releaseOwnSandbox(settings: ProjectSettings | undefined): Promise<void> {
+  if (!settings) return;
+  try {
+    await releaseSandbox(settings);
+  } catch {
+    try {
+      releaseSandboxSync(settings);
+    } catch {
+      // nothing more to do on the way out
+    }
   }
 }
