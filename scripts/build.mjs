@@ -2,10 +2,26 @@
 // so headless commands never load Ink or React (start-up cost ~0.6 s otherwise).
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+// pg asks "am I on Cloudflare Workers?" on every connect; on Node 20 (no navigator) it does so by
+// constructing a fetch Response, which loads undici: ~15 ms of every command's start-up. We
+// never run on Workers, so the bundle answers no.
+const notOnCloudflare = {
+  name: 'pg-not-on-cloudflare',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const patched = source.replace("typeof Response === 'function'", 'false');
+      if (patched === source) throw new Error('pg/lib/stream.js changed: revisit the pg-not-on-cloudflare build patch');
+      return { contents: patched, loader: 'js' };
+    });
+  },
+};
 
 // Old chunks have hashed names: without a clean they pile up (and hide a missing one).
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
@@ -32,5 +48,6 @@ await build({
     js: "import { createRequire as __mutxCreateRequire } from 'node:module'; const require = __mutxCreateRequire(import.meta.url);",
   },
   define: { MUTX_OPS_VERSION: JSON.stringify(version) },
+  plugins: [notOnCloudflare],
   logLevel: 'warning',
 });
