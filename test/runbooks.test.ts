@@ -253,9 +253,14 @@ describe('the other seed procedures', () => {
   });
 
   it('status changes nothing', async () => {
+    expect((await cli(['upgrade', beforeHead, '--env', 'staging'])).exitCode).toBe(0);
+    const tablesBefore = (await db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows;
     const result = await cli(['run', 'status', '--env', 'staging']);
     expect(result.exitCode, String(result.all)).toBe(0);
     expect(String(result.stdout)).toMatch(/migration lock free/);
+    expect(String(result.stdout)).toMatch(new RegExp(`○ ${head} `));
+    expect(await versionRows()).toEqual([beforeHead]);
+    expect((await db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows).toEqual(tablesBefore);
   });
 
   it('upgrade-v1.3-to-v1.4: all-or-none OIDC, values never shown, Helm gets secrets on stdin only', async () => {

@@ -9,7 +9,7 @@ import { findRunbook } from '../runbook/loader';
 export { loadRunbooks } from '../runbook/loader';
 export { listRuns, loadRunState } from '../runbook/state';
 import { loadRunState } from '../runbook/state';
-import { formatBytes } from '../runbook/steps';
+import { formatBytes } from '../core/backup';
 import { coreContextFrom, operatorFrom, settingsFrom, type GlobalOptions } from './context';
 import { formatDuration, type Output } from './output';
 

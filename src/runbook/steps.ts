@@ -1,7 +1,7 @@
 import readline from 'node:readline';
 import { execa } from 'execa';
 import { stringify as toYaml } from 'yaml';
-import { backupDatabase, isCatalogued, latestVerifiedBackup, listBackups, resolveBackup, restoreBackup, verifyBackup } from '../core/backup';
+import { backupDatabase, formatBytes, isCatalogued, latestVerifiedBackup, listBackups, resolveBackup, restoreBackup, verifyBackup } from '../core/backup';
 import { catalogSnapshot, diffCatalogs } from '../core/catalog';
 import type { EnvironmentSettings } from '../core/config';
 import { redactSecrets } from '../core/connection';
@@ -644,16 +644,4 @@ async function runCatalog(step: StepOf<'catalog'>, c: StepContext): Promise<Step
   for (const line of diff.slice(0, 20)) info(c, line);
   if (diff.length) throw new MutxError('verify-failed', `the catalog differs from snapshot "${step.name}" in ${diff.length} line(s): ${diff[0]}`, { hint: 'a downgrade does not exactly reverse its upgrade' });
   return { summary: `catalog identical to "${step.name}" (${snapshot.length} object line(s))` };
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }

@@ -174,72 +174,70 @@ export async function migrate(ctx: CoreContext, direction: Direction, target: st
       const lost = (action: string) => (error: unknown): never => {
         throw connectionFailure(ctx.target, action, error);
       };
-      {
-        const lock = await acquireMigrationLock(client, names, {
-          waitSeconds: Math.min(options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, deadline ? Math.max(0, (deadline - Date.now()) / 1000) : Infinity),
-          signal: ctx.signal,
-          onWait: (holder, waitedMs) => ctx.onEvent?.({ type: 'lock-waiting', holder: holder ? describeHolder(holder) : undefined, waitedMs }),
-        }).catch((error) => {
-          if (deadline && Date.now() >= deadline - 50) {
-            throw new MutxError('timeout', `--timeout ${options.timeoutSeconds}s expired while waiting for the migration lock (${(error as Error).message})`);
-          }
-          return lost('acquiring the migration lock')(error);
-        });
-        ctx.onEvent?.({ type: 'lock-acquired' });
-        try {
-          // Read and plan first: a bad target (or nothing to do) must not create any table.
-          const versionRows = await readVersionRows(client, names).catch(lost('reading the version table'));
-          note({ revisions_before: versionRows });
-          const applied = appliedSet(graph, versionRows);
-          const plan = direction === 'upgrade' ? planUpgrade(graph, versionRows, target) : planDowngrade(graph, versionRows, target);
-          const acceptChanged = options.acceptChanged ?? [];
-          // Bad --accept-changed arguments are refused before any table is created.
-          for (const spec of acceptChanged) {
-            const revision = graph.resolve(spec);
-            if (!applied.has(revision)) throw new MutxError('revision', `--accept-changed ${spec}: revision ${revision} is not applied`, { hint: 'only applied revisions carry a recorded checksum' });
-          }
-          if (plan.steps.length > 0 || acceptChanged.length > 0) {
-            await ensureTables(client, names).catch(lost('creating the version and ledger tables'));
-            useClient(client, true);
-          }
-          const exists = await tablesExist(client, names).catch(lost('reading the version table'));
-          let accepted: string[] = [];
-          if (exists.version && exists.ledger) {
-            accepted = await acceptChangedRevisions(client, ctx, graph, applied, names, acceptChanged, opId).catch(lost('recording --accept-changed'));
-            await adoptUnrecorded(client, ctx, graph, applied, names, opId).catch(lost('recording checksums of adopted revisions'));
-            const drift = findDrift(graph, applied, await readRecordedChecksums(client, names).catch(lost('reading the ledger')));
-            if (drift.length > 0) {
-              throw driftError(drift);
-            }
-          }
-          ctx.onEvent?.({ type: 'plan', direction, steps: plan.steps.map((step) => ({ revision: step.migration.revision, message: step.migration.message })) });
-          const executor = new PlanExecutor({
-            client,
-            target: ctx.target,
-            operator: ctx.operator,
-            names,
-            lockTimeoutSeconds: options.lockTimeoutSeconds ?? ctx.settings.lock_timeout_seconds,
-            lockRetries: ctx.settings.lock_retries,
-            deadline,
-            singleTransaction: options.singleTransaction,
-            signal: ctx.signal,
-            runId: ctx.runId,
-            auditOpId: opId,
-            connectTimeoutSeconds: ctx.settings.connect_timeout_seconds,
-            onEvent: ctx.onEvent,
-          });
-          try {
-            const steps = await executor.run(plan).catch(lost(`${direction} ${target}`));
-            note({ revisions_after: plan.headsAfter, details: { steps: steps.length } });
-            return { direction, target, steps, headsBefore: plan.headsBefore, headsAfter: plan.headsAfter, acceptedChanged: accepted };
-          } catch (error) {
-            const now = await readVersionRows(client, names).catch(() => undefined);
-            note({ revisions_after: now });
-            throw error;
-          }
-        } finally {
-          await lock.release().catch(() => {});
+      const lock = await acquireMigrationLock(client, names, {
+        waitSeconds: Math.min(options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, deadline ? Math.max(0, (deadline - Date.now()) / 1000) : Infinity),
+        signal: ctx.signal,
+        onWait: (holder, waitedMs) => ctx.onEvent?.({ type: 'lock-waiting', holder: holder ? describeHolder(holder) : undefined, waitedMs }),
+      }).catch((error) => {
+        if (deadline && Date.now() >= deadline - 50) {
+          throw new MutxError('timeout', `--timeout ${options.timeoutSeconds}s expired while waiting for the migration lock (${(error as Error).message})`);
         }
+        return lost('acquiring the migration lock')(error);
+      });
+      ctx.onEvent?.({ type: 'lock-acquired' });
+      try {
+        // Read and plan first: a bad target (or nothing to do) must not create any table.
+        const versionRows = await readVersionRows(client, names).catch(lost('reading the version table'));
+        note({ revisions_before: versionRows });
+        const applied = appliedSet(graph, versionRows);
+        const plan = direction === 'upgrade' ? planUpgrade(graph, versionRows, target) : planDowngrade(graph, versionRows, target);
+        const acceptChanged = options.acceptChanged ?? [];
+        // Bad --accept-changed arguments are refused before any table is created.
+        for (const spec of acceptChanged) {
+          const revision = graph.resolve(spec);
+          if (!applied.has(revision)) throw new MutxError('revision', `--accept-changed ${spec}: revision ${revision} is not applied`, { hint: 'only applied revisions carry a recorded checksum' });
+        }
+        if (plan.steps.length > 0 || acceptChanged.length > 0) {
+          await ensureTables(client, names).catch(lost('creating the version and ledger tables'));
+          useClient(client, true);
+        }
+        const exists = await tablesExist(client, names).catch(lost('reading the version table'));
+        let accepted: string[] = [];
+        if (exists.version && exists.ledger) {
+          accepted = await acceptChangedRevisions(client, ctx, graph, applied, names, acceptChanged, opId).catch(lost('recording --accept-changed'));
+          await adoptUnrecorded(client, ctx, graph, applied, names, opId).catch(lost('recording checksums of adopted revisions'));
+          const drift = findDrift(graph, applied, await readRecordedChecksums(client, names).catch(lost('reading the ledger')));
+          if (drift.length > 0) {
+            throw driftError(drift);
+          }
+        }
+        ctx.onEvent?.({ type: 'plan', direction, steps: plan.steps.map((step) => ({ revision: step.migration.revision, message: step.migration.message })) });
+        const executor = new PlanExecutor({
+          client,
+          target: ctx.target,
+          operator: ctx.operator,
+          names,
+          lockTimeoutSeconds: options.lockTimeoutSeconds ?? ctx.settings.lock_timeout_seconds,
+          lockRetries: ctx.settings.lock_retries,
+          deadline,
+          singleTransaction: options.singleTransaction,
+          signal: ctx.signal,
+          runId: ctx.runId,
+          auditOpId: opId,
+          connectTimeoutSeconds: ctx.settings.connect_timeout_seconds,
+          onEvent: ctx.onEvent,
+        });
+        try {
+          const steps = await executor.run(plan).catch(lost(`${direction} ${target}`));
+          note({ revisions_after: plan.headsAfter, details: { steps: steps.length } });
+          return { direction, target, steps, headsBefore: plan.headsBefore, headsAfter: plan.headsAfter, acceptedChanged: accepted };
+        } catch (error) {
+          const now = await readVersionRows(client, names).catch(() => undefined);
+          note({ revisions_after: now });
+          throw error;
+        }
+      } finally {
+        await lock.release().catch(() => {});
       }
     },
   );
@@ -317,37 +315,35 @@ export async function stamp(ctx: CoreContext, target: string, options: { purge?:
     { action: 'stamp', args: { target, purge: options.purge ?? false } },
     async ({ opId, note, useClient }) => {
       const client = useClient(await openClient(ctx), true);
-      {
-        const lost = (action: string) => (error: unknown): never => {
-          throw connectionFailure(ctx.target, action, error);
-        };
-        const lock = await acquireMigrationLock(client, names, { waitSeconds: options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, signal: ctx.signal }).catch(lost('acquiring the migration lock'));
-        try {
-          await ensureTables(client, names).catch(lost('creating the version and ledger tables'));
-          const before = await readVersionRows(client, names).catch(lost('reading the version table'));
-          note({ revisions_before: before });
-          const unknown = before.filter((id) => !graph.has(id));
-          if (unknown.length > 0 && !options.purge) {
-            throw new MutxError('revision', `the version table holds ${unknown.join(', ')}, which no migration file knows`, { hint: 'add --purge to replace every row' });
-          }
-          const statements = options.purge ? [`DELETE FROM ${versionTableSql(names)}`, ...versionUpdateSql(names, [], after)] : versionUpdateSql(names, before, after);
-          const startedAt = new Date();
-          for (const revision of after.filter((id) => !before.includes(id))) {
-            statements.push(ledgerInsertSql(names, { revision, direction: 'stamp', checksum: graph.get(revision).checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt, durationMs: 0, outcome: 'stamped', runId: ctx.runId, auditOpId: opId }));
-          }
-          await client.query('BEGIN');
-          try {
-            for (const sql of statements) await client.query(sql);
-            await client.query('COMMIT');
-          } catch (error) {
-            await client.query('ROLLBACK').catch(() => {});
-            throw new MutxError('migration-failed', `stamp ${target} failed: ${(error as Error).message}`, { hint: 'nothing was changed' });
-          }
-          note({ revisions_after: after });
-          return { before, after };
-        } finally {
-          await lock.release().catch(() => {});
+      const lost = (action: string) => (error: unknown): never => {
+        throw connectionFailure(ctx.target, action, error);
+      };
+      const lock = await acquireMigrationLock(client, names, { waitSeconds: options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, signal: ctx.signal }).catch(lost('acquiring the migration lock'));
+      try {
+        await ensureTables(client, names).catch(lost('creating the version and ledger tables'));
+        const before = await readVersionRows(client, names).catch(lost('reading the version table'));
+        note({ revisions_before: before });
+        const unknown = before.filter((id) => !graph.has(id));
+        if (unknown.length > 0 && !options.purge) {
+          throw new MutxError('revision', `the version table holds ${unknown.join(', ')}, which no migration file knows`, { hint: 'add --purge to replace every row' });
         }
+        const statements = options.purge ? [`DELETE FROM ${versionTableSql(names)}`, ...versionUpdateSql(names, [], after)] : versionUpdateSql(names, before, after);
+        const startedAt = new Date();
+        for (const revision of after.filter((id) => !before.includes(id))) {
+          statements.push(ledgerInsertSql(names, { revision, direction: 'stamp', checksum: graph.get(revision).checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt, durationMs: 0, outcome: 'stamped', runId: ctx.runId, auditOpId: opId }));
+        }
+        await client.query('BEGIN');
+        try {
+          for (const sql of statements) await client.query(sql);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw new MutxError('migration-failed', `stamp ${target} failed: ${(error as Error).message}`, { hint: 'nothing was changed' });
+        }
+        note({ revisions_after: after });
+        return { before, after };
+      } finally {
+        await lock.release().catch(() => {});
       }
     },
   );
@@ -362,34 +358,32 @@ export async function renderPlanSql(ctx: CoreContext, direction: Direction, targ
   const names = versionNames(ctx.settings);
   return audited(ctx, { action: `${direction} --sql`, args: { target } }, async ({ note, useClient }) => {
     const client = useClient(await openClient(ctx), false);
-    {
-      const exists = await tablesExist(client, names);
-      const versionRows = await readVersionRows(client, names);
-      note({ revisions_before: versionRows, revisions_after: versionRows });
-      const plan = direction === 'upgrade' ? planUpgrade(graph, versionRows, target) : planDowngrade(graph, versionRows, target);
-      const lines: string[] = [`-- mutx-ops ${direction} ${target} on ${ctx.target.redacted}`, `-- from ${plan.headsBefore.join(', ') || 'base'} to ${plan.headsAfter.join(', ') || 'base'}: ${plan.steps.length} step(s)`];
-      if (!exists.version || !exists.ledger) lines.push(...createTablesSql(names).map((sql) => `${sql};`));
-      lines.push(`SET lock_timeout = '${Math.round((options.lockTimeoutSeconds ?? ctx.settings.lock_timeout_seconds) * 1000)}ms';`);
-      if (options.singleTransaction) lines.push('BEGIN;');
-      for (const step of plan.steps) {
-        const m = step.migration;
-        const inTx = m.transactional && !options.singleTransaction;
-        lines.push('', `-- ${step.direction} ${m.revision}: ${m.message} (${m.file})${m.transactional ? '' : ' [non-transactional]'}`);
-        if (inTx) lines.push('BEGIN;');
-        const section = step.direction === 'upgrade' ? m.upgrade : m.downgrade;
-        for (const statement of splitSqlStatements(section.sql)) lines.push(statement.sql.endsWith(';') ? statement.sql : `${statement.sql};`);
-        if (step.direction === 'upgrade' && m.verify) {
-          lines.push(`-- verify (must return true):`);
-          for (const statement of splitSqlStatements(m.verify.sql)) lines.push(statement.sql.endsWith(';') ? statement.sql : `${statement.sql};`);
-        }
-        if (!m.transactional && !options.singleTransaction) lines.push('BEGIN;');
-        for (const sql of versionUpdateSql(names, step.headsBefore, step.headsAfter)) lines.push(`${sql};`);
-        lines.push(`${ledgerInsertSql(names, { revision: m.revision, direction: step.direction, checksum: m.checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt: new Date(0), durationMs: 0, outcome: step.direction === 'upgrade' ? 'applied' : 'reverted', runId: ctx.runId })};`);
-        if (!options.singleTransaction) lines.push('COMMIT;');
+    const exists = await tablesExist(client, names);
+    const versionRows = await readVersionRows(client, names);
+    note({ revisions_before: versionRows, revisions_after: versionRows });
+    const plan = direction === 'upgrade' ? planUpgrade(graph, versionRows, target) : planDowngrade(graph, versionRows, target);
+    const lines: string[] = [`-- mutx-ops ${direction} ${target} on ${ctx.target.redacted}`, `-- from ${plan.headsBefore.join(', ') || 'base'} to ${plan.headsAfter.join(', ') || 'base'}: ${plan.steps.length} step(s)`];
+    if (!exists.version || !exists.ledger) lines.push(...createTablesSql(names).map((sql) => `${sql};`));
+    lines.push(`SET lock_timeout = '${Math.round((options.lockTimeoutSeconds ?? ctx.settings.lock_timeout_seconds) * 1000)}ms';`);
+    if (options.singleTransaction) lines.push('BEGIN;');
+    for (const step of plan.steps) {
+      const m = step.migration;
+      const inTx = m.transactional && !options.singleTransaction;
+      lines.push('', `-- ${step.direction} ${m.revision}: ${m.message} (${m.file})${m.transactional ? '' : ' [non-transactional]'}`);
+      if (inTx) lines.push('BEGIN;');
+      const section = step.direction === 'upgrade' ? m.upgrade : m.downgrade;
+      for (const statement of splitSqlStatements(section.sql)) lines.push(statement.sql.endsWith(';') ? statement.sql : `${statement.sql};`);
+      if (step.direction === 'upgrade' && m.verify) {
+        lines.push(`-- verify (must return true):`);
+        for (const statement of splitSqlStatements(m.verify.sql)) lines.push(statement.sql.endsWith(';') ? statement.sql : `${statement.sql};`);
       }
-      if (options.singleTransaction) lines.push('COMMIT;');
-      return { plan, sql: `${lines.join('\n')}\n` };
+      if (!m.transactional && !options.singleTransaction) lines.push('BEGIN;');
+      for (const sql of versionUpdateSql(names, step.headsBefore, step.headsAfter)) lines.push(`${sql};`);
+      lines.push(`${ledgerInsertSql(names, { revision: m.revision, direction: step.direction, checksum: m.checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt: new Date(0), durationMs: 0, outcome: step.direction === 'upgrade' ? 'applied' : 'reverted', runId: ctx.runId })};`);
+      if (!options.singleTransaction) lines.push('COMMIT;');
     }
+    if (options.singleTransaction) lines.push('COMMIT;');
+    return { plan, sql: `${lines.join('\n')}\n` };
   });
 }
 
