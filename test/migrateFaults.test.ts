@@ -121,12 +121,65 @@ describe('failures leave a consistent revision', () => {
     const failed = await rows("SELECT failed_statement FROM mutx_ops_ledger WHERE revision = 'ee02' AND outcome = 'failed'");
     expect(failed[0]?.failed_statement).toMatch(/events2_bad/);
     expect(await rows("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).toHaveLength(0);
-    // Fix the file; a rerun completes because the statements are idempotent.
+    expect(String(result.stderr)).toMatch(/mutx-ops reconcile/);
+    // The ledger remembers the half-applied step: nothing else migrates until it is settled.
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('no_such_column', 'id'));
+    const refused = await runCli(['--database-url', db.url, 'downgrade', '-1'], { cwd: p.dir });
+    expect(refused.exitCode).toBe(3);
+    expect(String(refused.stderr)).toMatch(/non-transactional upgrade of ee02 failed mid-way .*mutx-ops reconcile/);
+    expect(await versionRows()).toEqual(['ee01']);
+    const current = await runCli(['--database-url', db.url, 'current'], { cwd: p.dir });
+    expect(String(current.stdout)).toMatch(/^HALF-APPLIED: non-transactional upgrade of ee02 failed mid-way/m);
+    expect((await runCli(['--database-url', db.url, 'check'], { cwd: p.dir })).exitCode).toBe(3);
+    const dryRun = await runCli(['--database-url', db.url, 'reconcile', '--dry-run'], { cwd: p.dir });
+    expect(String(dryRun.stdout)).toMatch(/would run the downgrade section of ee02/);
+    expect(await rows("SELECT 1 FROM pg_indexes WHERE indexname = 'events2_at'")).toHaveLength(1);
+    const reconciled = await runCli(['--database-url', db.url, 'reconcile'], { cwd: p.dir });
+    expect(reconciled.exitCode, String(reconciled.all)).toBe(0);
+    expect(String(reconciled.stdout)).toMatch(/ran the downgrade section of ee02 \(its upgrade had stopped half-way\); the database is at ee01/);
+    expect(await rows("SELECT 1 FROM pg_indexes WHERE indexname = 'events2_at'")).toHaveLength(0);
+    expect(await versionRows()).toEqual(['ee01']);
+    expect(String((await runCli(['--database-url', db.url, 'reconcile'], { cwd: p.dir })).stdout)).toMatch(/nothing to reconcile/);
+    // Fixed, the rerun completes.
     const rerun = await runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir });
     expect(rerun.exitCode, String(rerun.all)).toBe(0);
     expect(await versionRows()).toEqual(['ee02']);
   });
+
+  it('a non-transactional downgrade killed mid-way is flagged, and reconcile re-applies its revision cleanly', async () => {
+    await freshSchema();
+    const p = project();
+    writeMigration(p.migrationsDir, 'hh01', { upgrade: 'CREATE TABLE h1 (id int, at timestamptz);', downgrade: 'DROP TABLE h1;' });
+    writeMigration(p.migrationsDir, 'hh02', {
+      revises: 'hh01',
+      transactional: false,
+      upgrade: 'CREATE INDEX CONCURRENTLY IF NOT EXISTS h1_at ON h1 (at);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS h1_id ON h1 (id);',
+      // The pause is the test's (a row it removes before reconciling), so the reconcile itself does not sleep.
+      downgrade: 'DROP INDEX CONCURRENTLY IF EXISTS h1_id;\nSELECT pg_sleep(coalesce((SELECT max(seconds) FROM test_pause), 0));\nDROP INDEX CONCURRENTLY IF EXISTS h1_at;',
+      verify: "SELECT count(*) = 2 FROM pg_index WHERE indexrelid IN ('h1_at'::regclass, to_regclass('h1_id')) AND indisvalid",
+    });
+    expect((await runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir })).exitCode).toBe(0);
+    await db.query('CREATE TABLE test_pause (seconds int); INSERT INTO test_pause VALUES (30);');
+    const down = runCli(['--database-url', db.url, 'downgrade', '-1'], { cwd: p.dir });
+    await waitFor(async () => (await rows(`SELECT 1 FROM pg_stat_activity WHERE datname = '${db.name}' AND pid <> pg_backend_pid() AND query LIKE '%FROM test_pause%' AND state = 'active'`)).length > 0 || undefined, 20_000);
+    down.kill('SIGKILL');
+    await down;
+    // The orphaned backend sleeps on (holding the migration lock) until the server notices: end it, as the operator would.
+    await rows(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db.name}' AND pid <> pg_backend_pid() AND query LIKE '%FROM test_pause%'`);
+    await db.query('DELETE FROM test_pause');
+    // The version table still says hh02, but h1_id is gone: only the ledger marker tells.
+    expect(await versionRows()).toEqual(['hh02']);
+    expect(await rows("SELECT 1 FROM pg_indexes WHERE indexname = 'h1_id'")).toHaveLength(0);
+    const check = await runCli(['--database-url', db.url, 'check'], { cwd: p.dir });
+    expect(check.exitCode).toBe(3);
+    expect(String(check.stdout)).toMatch(/half-applied: non-transactional downgrade of hh02 was interrupted mid-way/);
+    const reconciled = await runCli(['--database-url', db.url, 'reconcile'], { cwd: p.dir });
+    expect(reconciled.exitCode, String(reconciled.all)).toBe(0);
+    expect(String(reconciled.stdout)).toMatch(/ran the downgrade then upgrade section of hh02/);
+    expect((await rows("SELECT indexname FROM pg_indexes WHERE tablename = 'h1' ORDER BY 1")).map((r) => r.indexname)).toEqual(['h1_at', 'h1_id']);
+    expect(await versionRows()).toEqual(['hh02']);
+    expect((await runCli(['--database-url', db.url, 'check'], { cwd: p.dir })).exitCode).toBe(0);
+  }, 60_000);
 });
 
 describe('the migration lock', () => {

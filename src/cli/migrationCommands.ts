@@ -5,7 +5,7 @@ import { createMerge, createRevision } from '../core/migrations/authoring';
 import type { MigrationEvent } from '../core/migrations/execute';
 import type { MigrationFile } from '../core/migrations/file';
 import type { RevisionGraph } from '../core/migrations/graph';
-import { loadGraph, migrate, renderPlanSql, stamp, status, type MigrateOptions } from '../core/migrations/operations';
+import { describePartial, loadGraph, migrate, reconcile, renderPlanSql, stamp, status, type MigrateOptions } from '../core/migrations/operations';
 import { describeHolder } from '../core/migrations/lock';
 import { coreContextFrom, settingsFrom, type GlobalOptions } from './context';
 import { formatDuration, Output } from './output';
@@ -127,10 +127,10 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
         const result = await status(ctx, { graph, withLedger: opts.verbose });
         const current = new Set(result.versionRows);
         out.result(
-          { target: ctx.target.redacted, server_version: result.serverVersion, current: result.versionRows, heads: result.heads, pending: result.pending, drift: result.drift, lock_holder: result.lockHolder ?? null },
+          { target: ctx.target.redacted, server_version: result.serverVersion, current: result.versionRows, heads: result.heads, pending: result.pending, drift: result.drift, partial: result.partial, lock_holder: result.lockHolder ?? null },
           () => {
-            if (result.versionRows.length === 0) return [`(base) — nothing applied; ${result.pending.length} pending`];
-            const lines: string[] = [];
+            const lines: string[] = result.partial.map((p) => `HALF-APPLIED: ${describePartial(p)} — run \`mutx-ops reconcile\``);
+            if (result.versionRows.length === 0) return [...lines, `(base) — nothing applied; ${result.pending.length} pending`];
             for (const id of result.versionRows) {
               const file = graph.get(id);
               lines.push(`${id}${labels(graph, id, current)} ${file.message}`);
@@ -218,8 +218,9 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
         if (result.heads.length > 1) problems.push(`${result.heads.length} heads: ${result.heads.join(', ')} (merge them)`);
         if (result.pending.length) problems.push(`${result.pending.length} pending: ${result.pending.join(', ')}`);
         for (const d of result.drift) problems.push(`changed since applied: ${d.revision} (${d.file})`);
+        for (const p of result.partial) problems.push(`half-applied: ${describePartial(p)} (mutx-ops reconcile)`);
         const ok = problems.length === 0;
-        out.result({ ok, current: result.versionRows, heads: result.heads, pending: result.pending, drift: result.drift }, () =>
+        out.result({ ok, current: result.versionRows, heads: result.heads, pending: result.pending, drift: result.drift, partial: result.partial }, () =>
           ok ? `up to date at ${result.versionRows.join(', ') || 'base'}` : ['NOT up to date:', ...problems.map((p) => `  - ${p}`)],
         );
         return ok ? ExitCode.ok : ExitCode.checkFailed;
@@ -257,6 +258,26 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
         }),
       );
   }
+
+  program
+    .command('reconcile')
+    .description('settle a non-transactional migration that failed or was killed half-way, so the schema matches the version table again')
+    .option('--dry-run', 'say what would run and change nothing')
+    .option('--timeout <seconds>', 'cancel on the server and exit 124 after this long')
+    .option('--wait-lock <seconds>', 'how long to wait for another mutx-ops holding the migration lock')
+    .action((opts: Record<string, unknown>) =>
+      run(async (globals, out) => {
+        const options = migrateOptions(opts);
+        const ctx = await coreContextFrom(globals, { signal, onEvent: progressPrinter(out) });
+        const result = await reconcile(ctx, { timeoutSeconds: options.timeoutSeconds, lockWaitSeconds: options.lockWaitSeconds, dryRun: Boolean(opts.dryRun) });
+        const at = result.versionRows.join(', ') || 'base';
+        out.result({ ok: true, dry_run: Boolean(opts.dryRun), reconciled: result.reconciled, current: result.versionRows }, () =>
+          result.reconciled.length === 0
+            ? `nothing to reconcile: no half-applied migration; the database is at ${at}`
+            : result.reconciled.map((r) => `${opts.dryRun ? 'would run' : 'ran'} the ${r.ran.join(' then ')} section of ${r.revision} (its ${r.attempted} had stopped half-way); the database is at ${at}`),
+        );
+      }),
+    );
 
   program
     .command('stamp')

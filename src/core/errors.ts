@@ -24,6 +24,7 @@ export type ErrorKind =
   | 'revision'
   | 'connection'
   | 'drift'
+  | 'partial'
   | 'lock'
   | 'timeout'
   | 'migration-failed'
@@ -42,6 +43,7 @@ const exitCodeOfKind: Record<ErrorKind, ExitCode> = {
   revision: ExitCode.badInput,
   connection: ExitCode.badInput,
   drift: ExitCode.checkFailed,
+  partial: ExitCode.checkFailed,
   lock: ExitCode.lockNotAcquired,
   timeout: ExitCode.timeout,
   'migration-failed': ExitCode.failed,

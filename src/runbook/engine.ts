@@ -130,6 +130,7 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
       state.currentStep = index;
       if (stepState.status === 'done' || stepState.status === 'skipped') continue;
       const stepCtx: StepContext = {
+        steps: runbook.steps,
         ctx: runCtx,
         environment: options.environment,
         state,

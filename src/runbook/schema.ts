@@ -88,6 +88,14 @@ export const stepSchema = z.discriminatedUnion('type', [
   z
     .object({
       ...base,
+      type: z.literal('reconcile'),
+      /** Settles a non-transactional migration left half-applied (skipped when there is none). */
+      timeout_seconds: z.number().positive().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      ...base,
       type: z.literal('verify'),
       /** head | start (revision when the run began) | previous (one below start) | selected | an id */
       expect: revisionExpectation,

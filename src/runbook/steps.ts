@@ -8,7 +8,8 @@ import { redactSecrets } from '../core/connection';
 import { MutxError, oneLine } from '../core/errors';
 import { compareErrorRates, followLog, parseLogSource, type LogStats } from '../core/logs';
 import { describeHolder, findLockHolder } from '../core/migrations/lock';
-import { loadGraph, migrate, openClient, stamp, versionNames, type CoreContext } from '../core/migrations/operations';
+import { describePartial, loadGraph, migrate, openClient, reconcile, stamp, versionNames, type CoreContext } from '../core/migrations/operations';
+import { readPartialMigrations } from '../core/migrations/versionTable';
 import { planDowngrade, planUpgrade } from '../core/migrations/plan';
 import { readVersionRows } from '../core/migrations/versionTable';
 import type { InputRequest, InputResponse, RunEvent, TargetOption } from './events';
@@ -16,6 +17,8 @@ import type { Step } from './schema';
 import type { RunState, StepState } from './state';
 
 export interface StepContext {
+  /** The runbook's steps (state.steps holds their status by index). */
+  steps: Step[];
   ctx: CoreContext;
   environment?: EnvironmentSettings;
   state: RunState;
@@ -35,6 +38,7 @@ export function isDestructive(step: Step): boolean {
   if (step.destructive !== undefined) return step.destructive;
   if (step.type === 'restore') return true;
   if (step.type === 'migrate') return step.action !== 'upgrade';
+  if (step.type === 'reconcile') return true;
   return false;
 }
 
@@ -110,6 +114,10 @@ export async function previewStep(step: Step, c: StepContext): Promise<string[]>
         step.action === 'stamp' ? `version table ${resolved.from.join(', ') || 'base'} → ${resolved.target} (no SQL runs)` : `${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'}: ${resolved.count} revision(s)`,
       ];
     }
+    case 'reconcile': {
+      const partial = await withClient(c, (client) => readPartialMigrations(client, versionNames(c.ctx.settings)));
+      return partial.length === 0 ? ['no half-applied migration: nothing to reconcile'] : partial.map((p) => `${describePartial(p)}: its downgrade section runs${p.direction === 'downgrade' ? ', then its upgrade section again' : ''}`);
+    }
     case 'verify':
       return [`expect the database at "${step.expect}"`, ...step.checks.map((check) => `check: ${check.description}`)];
     case 'logs': {
@@ -149,13 +157,18 @@ async function confirmDestructive(step: Step, c: StepContext, what: string[]): P
   }
 }
 
-/** Before migrate or restore on a protected environment: a verified backup younger than the limit. */
+/**
+ * A protected target, or a run whose own backup step did not produce a verified backup (it
+ * failed, or was skipped), changes nothing until a verified backup younger than the limit exists.
+ */
 function requireFreshBackup(c: StepContext): void {
-  if (!c.ctx.target.protected) return;
+  const missedBackup = c.steps.find((step, index) => step.type === 'backup' && step.verify && ['failed', 'skipped'].includes(c.state.steps[index]?.status ?? ''));
+  if (!c.ctx.target.protected && !missedBackup) return;
   const maxAge = c.environment?.backup_max_age_minutes ?? 60;
   const backup = latestVerifiedBackup(c.ctx.settings, c.ctx.target, maxAge);
   if (!backup) {
-    throw new MutxError('runbook', `no verified backup of ${c.ctx.target.database} younger than ${maxAge} min: refusing to change a protected environment`, { hint: 'run a backup step (with verify) first' });
+    const why = missedBackup ? `this run's backup step "${missedBackup.title}" produced no verified backup` : 'refusing to change a protected environment';
+    throw new MutxError('runbook', `no verified backup of ${c.ctx.target.database} younger than ${maxAge} min: ${why}`, { hint: 'take one (`mutx-ops backup`, or retry the backup step) and retry this step' });
   }
 }
 
@@ -210,6 +223,8 @@ export async function runStep(step: Step, c: StepContext): Promise<StepOutcome> 
       return runRestoreStep(step, c);
     case 'migrate':
       return runMigrateStep(step, c);
+    case 'reconcile':
+      return runReconcileStep(step, c);
     case 'verify':
       return runVerifyStep(step, c);
     case 'logs':
@@ -385,6 +400,15 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
   }
   const result = await migrate(ctx, step.action, resolved.target, { timeoutSeconds: step.timeout_seconds, lockTimeoutSeconds: step.lock_timeout_seconds });
   return { summary: `${step.action} ${result.headsBefore.join(', ') || 'base'} → ${result.headsAfter.join(', ') || 'base'} (${result.steps.length} revision(s))` };
+}
+
+async function runReconcileStep(step: StepOf<'reconcile'>, c: StepContext): Promise<StepOutcome> {
+  const partial = await withClient(c, (client) => readPartialMigrations(client, versionNames(c.ctx.settings)));
+  if (partial.length === 0) return { skipped: 'no half-applied migration: nothing to reconcile' };
+  await confirmDestructive(step, c, partial.map(describePartial));
+  requireFreshBackup(c);
+  const result = await reconcile({ ...c.ctx, onEvent: (event) => event.type === 'step-finished' && info(c, `✔ ${event.direction} section of ${event.revision} (${event.durationMs} ms)`) }, { timeoutSeconds: step.timeout_seconds });
+  return { summary: `reconciled ${result.reconciled.map((r) => `${r.revision} (ran ${r.ran.join(' then ')})`).join(', ')}; the database is at ${result.versionRows.join(', ') || 'base'}` };
 }
 
 async function runVerifyStep(step: StepOf<'verify'>, c: StepContext): Promise<StepOutcome> {
@@ -573,6 +597,8 @@ async function runInspect(step: StepOf<'inspect'>, c: StepContext): Promise<Step
   if (step.show === 'current' || step.show === 'history') {
     const unknown = rows.filter((id) => !graph.has(id));
     info(c, `current: ${rows.join(', ') || 'base'}${unknown.length ? ` — ${unknown.join(', ')} unknown to the migration files` : ''}; head: ${graph.heads().join(', ')}`);
+    const partial = await withClient(c, (client) => readPartialMigrations(client, versionNames(c.ctx.settings)));
+    for (const p of partial) info(c, `HALF-APPLIED: ${describePartial(p)}${p.error ? ` — ${p.error.slice(0, 160)}` : ''}: reconcile before any rollback`);
   }
   if (step.show === 'history') {
     for (const id of [...graph.order].reverse().slice(0, 15)) {

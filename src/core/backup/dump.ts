@@ -290,7 +290,8 @@ async function dump(
     let piping: Promise<void> = Promise.resolve();
     if (fd !== undefined) {
       // A raw fd (not a FileHandle, whose close() would wait for the stream's own close).
-      const sink = fs.createWriteStream(partial, { fd, autoClose: false, highWaterMark: 1 << 20 });
+      const diverted = ctx.faults?.divertBackupStream?.();
+      const sink = diverted ? fs.createWriteStream(diverted) : fs.createWriteStream(partial, { fd, autoClose: false, highWaterMark: 1 << 20 });
       piping = pipeline(run.stdout!, counter, sink).catch((error: unknown) => {
         writeError = error;
         run.kill('SIGTERM');
@@ -392,6 +393,7 @@ async function dump(
     op.note({ details: { file: finalPath, size_bytes: sizeBytes, sha256, format, duration_ms: record.durationMs } });
     tracker.emit(true);
     safeEmit(emit, { type: 'finished', operation: 'backup', file: finalPath, bytes: sizeBytes, durationMs: record.durationMs, sha256 });
+    ctx.faults?.afterBackupWritten?.(finalPath);
 
     return record;
   } finally {

@@ -41,6 +41,8 @@ export interface ExecuteOptions {
   auditOpId?: string;
   connectTimeoutSeconds?: number;
   onEvent?: (event: MigrationEvent) => void;
+  /** Reconcile: run every step statement by statement, whatever the file says. */
+  forceNonTransactional?: boolean;
 }
 
 export interface AppliedStep {
@@ -123,7 +125,7 @@ export class PlanExecutor {
         });
       } else {
         for (const [index, step] of plan.steps.entries()) {
-          done.push(await this.runStep(step, index, plan.steps.length, step.migration.transactional ? 'own' : 'none'));
+          done.push(await this.runStep(step, index, plan.steps.length, step.migration.transactional && !options.forceNonTransactional ? 'own' : 'none'));
         }
       }
       return done;
@@ -157,6 +159,9 @@ export class PlanExecutor {
     ];
     try {
       if (transaction === 'none') {
+        // Committed before the first statement: if this process dies or the step fails mid-way,
+        // the ledger says so and migrate refuses to go on until `reconcile` settles it.
+        await this.query(ledgerInsertSql(options.names, this.ledgerEntry(step, startedAt, 'started')));
         let from = 0;
         await this.withLockRetries(migration.revision, async () => {
           // Statements before a lock timeout are committed; resume at the one that timed out.
@@ -248,8 +253,16 @@ export class PlanExecutor {
 
   /** A failed verify after a non-transactional upgrade: undo it with its downgrade. */
   private async revertNonTransactional(step: PlanStep): Promise<void> {
+    let clean = true;
     for (const statement of splitSqlStatements(step.migration.downgrade.sql)) {
-      await this.options.client.query(statement.sql).catch(() => {});
+      await this.options.client.query(statement.sql).catch(() => {
+        clean = false;
+      });
+    }
+    // Fully undone: nothing is left half-applied, so no reconcile is needed.
+    if (clean) {
+      const entry = { ...this.ledgerEntry(step, new Date(), 'reconciled' as const), direction: 'reconcile' as const };
+      await this.options.client.query(ledgerInsertSql(this.options.names, entry)).catch(() => {});
     }
   }
 
@@ -306,7 +319,7 @@ export class PlanExecutor {
     }
     if (notTransactional) {
       return new MutxError('migration-failed', `${direction} ${migration.revision} failed at ${where}: ${pgMessage}`, {
-        hint: `this file runs without a transaction: statements before line ${where.split(':').pop()} stay applied and the version table still says ${step.headsBefore.join(', ') || 'base'}; fix the cause and rerun (its statements should be idempotent), or undo them by hand`,
+        hint: `this file runs without a transaction: statements before line ${where.split(':').pop()} stay applied and the version table still says ${step.headsBefore.join(', ') || 'base'}; \`mutx-ops reconcile\` backs them out, then fix the cause and run again`,
       });
     }
     return new MutxError('migration-failed', `${direction} ${migration.revision} failed at ${where}: ${pgMessage}`, {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { AuditEntry, AuditTrail } from '../audit';
 import type { ProjectSettings } from '../config';
+import type { FaultHooks } from '../faults';
 import { connect, type Target } from '../connection';
 import { ExitCode, MutxError } from '../errors';
 import type { Operator } from '../identity';
@@ -8,19 +9,21 @@ import { PlanExecutor, type AppliedStep, type MigrationEvent } from './execute';
 import { readMigrationDir } from './file';
 import { RevisionGraph } from './graph';
 import { acquireMigrationLock, describeHolder, findLockHolder, type LockHolder } from './lock';
-import { appliedSet, planDowngrade, planUpgrade, stampHeads, type Direction, type Plan } from './plan';
+import { appliedSet, planDowngrade, planUpgrade, stampHeads, type Direction, type Plan, type PlanStep } from './plan';
 import { splitSqlStatements } from './sqlSplit';
 import {
   createTablesSql,
   ensureTables,
   ledgerInsertSql,
   readLedger,
+  readPartialMigrations,
   readRecordedChecksums,
   readVersionRows,
   tablesExist,
   versionTableSql,
   versionUpdateSql,
   type LedgerRow,
+  type PartialMigration,
   type VersionTableNames,
 } from './versionTable';
 
@@ -34,6 +37,8 @@ export interface CoreContext {
   drill?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: MigrationEvent) => void;
+  /** Only in practice drills: see core/faults.ts. */
+  faults?: FaultHooks;
 }
 
 export function versionNames(settings: ProjectSettings): VersionTableNames {
@@ -80,7 +85,7 @@ export async function audited<T>(
     await finish();
     return result;
   } catch (error) {
-    const outcome = error instanceof MutxError ? (error.kind === 'timeout' ? 'timeout' : error.exitCode === ExitCode.interrupted ? 'cancelled' : error.kind === 'lock' || error.kind === 'drift' ? 'refused' : 'failed') : 'failed';
+    const outcome = error instanceof MutxError ? (error.kind === 'timeout' ? 'timeout' : error.exitCode === ExitCode.interrupted ? 'cancelled' : error.kind === 'lock' || error.kind === 'drift' || error.kind === 'partial' ? 'refused' : 'failed') : 'failed';
     operation.end(outcome, { ...extra, error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
     await finish();
     throw error;
@@ -113,6 +118,8 @@ export interface Status {
   drift: DriftEntry[];
   ledger: LedgerRow[];
   lockHolder?: LockHolder;
+  /** Non-transactional steps that started and never settled: `reconcile` first. */
+  partial: PartialMigration[];
   serverVersion: string;
 }
 
@@ -129,6 +136,7 @@ export async function readStatus(client: pg.Client, graph: RevisionGraph, names:
     drift: findDrift(graph, applied, await readRecordedChecksums(client, names)),
     ledger,
     lockHolder: await findLockHolder(client, names),
+    partial: await readPartialMigrations(client, names),
     serverVersion: server.rows[0]?.server_version ?? '?',
   };
 }
@@ -189,6 +197,8 @@ export async function migrate(ctx: CoreContext, direction: Direction, target: st
         // Read and plan first: a bad target (or nothing to do) must not create any table.
         const versionRows = await readVersionRows(client, names).catch(lost('reading the version table'));
         note({ revisions_before: versionRows });
+        const partial = await readPartialMigrations(client, names).catch(lost('reading the ledger'));
+        if (partial.length > 0) throw partialError(partial);
         const applied = appliedSet(graph, versionRows);
         const plan = direction === 'upgrade' ? planUpgrade(graph, versionRows, target) : planDowngrade(graph, versionRows, target);
         const acceptChanged = options.acceptChanged ?? [];
@@ -262,6 +272,92 @@ function connectionFailure(target: Target, action: string, error: unknown): Mutx
   return new MutxError('migration-failed', `connection to ${target.host}:${target.port} lost during ${action}: ${message}`, {
     hint: 'the server rolled back the open transaction; check the database and rerun',
     cause: error,
+  });
+}
+
+export function describePartial(partial: PartialMigration): string {
+  const how = partial.outcome === 'started' ? 'was interrupted' : partial.outcome === 'timeout' ? 'timed out' : partial.outcome === 'cancelled' ? 'was cancelled' : 'failed';
+  return `non-transactional ${partial.direction} of ${partial.revision} ${how} mid-way (${partial.startedAt.toISOString()}, ${partial.operator}@${partial.host})`;
+}
+
+function partialError(partial: PartialMigration[]): MutxError {
+  const first = partial[0]!;
+  return new MutxError('partial', `${describePartial(first)}: the schema may be half-changed${partial.length > 1 ? ` (and ${partial.length - 1} more)` : ''}`, {
+    hint: '`mutx-ops reconcile` undoes the half-applied step with its idempotent downgrade section (and re-applies an interrupted downgrade\'s revision), then migrate again',
+    details: { partial },
+  });
+}
+
+export interface ReconcileResult {
+  reconciled: { revision: string; attempted: 'upgrade' | 'downgrade'; ran: Direction[] }[];
+  versionRows: string[];
+}
+
+/**
+ * Settles half-applied non-transactional steps so the schema matches the version table again:
+ * the revision's downgrade section runs (its statements are idempotent: DROP … IF EXISTS),
+ * and a revision the version table still lists (an interrupted downgrade) is applied again
+ * with its verify. Nothing moves the version table.
+ */
+export async function reconcile(ctx: CoreContext, options: { timeoutSeconds?: number; lockWaitSeconds?: number; dryRun?: boolean } = {}): Promise<ReconcileResult> {
+  const graph = loadGraph(ctx.settings);
+  const names = versionNames(ctx.settings);
+  const deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : undefined;
+  return audited(ctx, { action: 'reconcile', args: { dry_run: Boolean(options.dryRun) } }, async ({ opId, note, useClient }) => {
+    const client = useClient(await openClient(ctx), !options.dryRun);
+    const lost = (action: string) => (error: unknown): never => {
+      throw connectionFailure(ctx.target, action, error);
+    };
+    const lock = await acquireMigrationLock(client, names, { waitSeconds: options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, signal: ctx.signal }).catch(lost('acquiring the migration lock'));
+    try {
+      const versionRows = await readVersionRows(client, names).catch(lost('reading the version table'));
+      note({ revisions_before: versionRows, revisions_after: versionRows });
+      const applied = appliedSet(graph, versionRows);
+      const partial = await readPartialMigrations(client, names).catch(lost('reading the ledger'));
+      const steps: PlanStep[] = [];
+      const reconciled: ReconcileResult['reconciled'] = [];
+      for (const entry of partial.reverse()) {
+        if (!graph.has(entry.revision)) {
+          throw new MutxError('revision', `${describePartial(entry)}, but no migration file defines ${entry.revision}`, { hint: 'restore the migration file (git), then reconcile' });
+        }
+        const migration = graph.get(entry.revision);
+        const heads = versionRows;
+        const ran: Direction[] = ['downgrade'];
+        steps.push({ direction: 'downgrade', migration, headsBefore: heads, headsAfter: heads });
+        if (applied.has(entry.revision)) {
+          steps.push({ direction: 'upgrade', migration, headsBefore: heads, headsAfter: heads });
+          ran.push('upgrade');
+        }
+        reconciled.push({ revision: entry.revision, attempted: entry.direction, ran });
+      }
+      ctx.onEvent?.({ type: 'plan', direction: 'downgrade', steps: steps.map((step) => ({ revision: step.migration.revision, message: `${step.direction} section (reconcile)` })) });
+      if (options.dryRun || steps.length === 0) return { reconciled, versionRows };
+      const executor = new PlanExecutor({
+        client,
+        target: ctx.target,
+        operator: ctx.operator,
+        names,
+        lockTimeoutSeconds: ctx.settings.lock_timeout_seconds,
+        lockRetries: ctx.settings.lock_retries,
+        deadline,
+        signal: ctx.signal,
+        runId: ctx.runId,
+        auditOpId: opId,
+        connectTimeoutSeconds: ctx.settings.connect_timeout_seconds,
+        onEvent: ctx.onEvent,
+        // The file's own transactional flag is what failed half-way; run it the same way.
+        forceNonTransactional: true,
+      });
+      await executor.run({ direction: 'downgrade', target: 'reconcile', steps, headsBefore: versionRows, headsAfter: versionRows }).catch(lost('reconcile'));
+      const settled = reconciled.map((entry) =>
+        ledgerInsertSql(names, { revision: entry.revision, direction: 'reconcile', checksum: graph.get(entry.revision).checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt: new Date(), durationMs: 0, outcome: 'reconciled', runId: ctx.runId, auditOpId: opId }),
+      );
+      await client.query(['BEGIN', ...settled, 'COMMIT'].join(';\n')).catch(lost('recording the reconcile in the ledger'));
+      note({ details: { reconciled } });
+      return { reconciled, versionRows };
+    } finally {
+      await lock.release().catch(() => {});
+    }
   });
 }
 

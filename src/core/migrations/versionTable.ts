@@ -79,13 +79,14 @@ export function versionUpdateSql(names: VersionTableNames, before: string[], aft
 
 export interface LedgerEntry {
   revision: string;
-  direction: 'upgrade' | 'downgrade' | 'stamp' | 'accept-changed' | 'adopt';
+  direction: 'upgrade' | 'downgrade' | 'stamp' | 'accept-changed' | 'adopt' | 'reconcile';
   checksum: string | null;
   operator: string;
   host: string;
   startedAt: Date;
   durationMs: number;
-  outcome: 'applied' | 'reverted' | 'stamped' | 'failed' | 'timeout' | 'accepted' | 'adopted' | 'cancelled';
+  /** `started` is written (committed) before a non-transactional step runs: see readPartialMigrations. */
+  outcome: 'applied' | 'reverted' | 'stamped' | 'failed' | 'timeout' | 'accepted' | 'adopted' | 'cancelled' | 'started' | 'reconciled';
   failedStatement?: string | null;
   error?: string | null;
   runId?: string | null;
@@ -155,4 +156,42 @@ export function recordedChecksums(ledger: LedgerRow[]): Map<string, string> {
     }
   }
   return checksums;
+}
+
+/** A non-transactional step that started and never finished: its schema may be half-changed. */
+export interface PartialMigration {
+  ledgerId: number;
+  revision: string;
+  direction: 'upgrade' | 'downgrade';
+  operator: string;
+  host: string;
+  startedAt: Date;
+  /** failed / timeout / cancelled, or started when the process died mid-way. */
+  outcome: string;
+  error: string | null;
+}
+
+/**
+ * Revisions whose last non-transactional attempt has a `started` row and no later row that
+ * settled it (applied, reverted, reconciled, stamped). A kill -9 or a lost connection mid-way
+ * leaves exactly this; the version table alone cannot show it.
+ */
+export async function readPartialMigrations(client: pg.Client, names: VersionTableNames): Promise<PartialMigration[]> {
+  const exists = await tablesExist(client, names);
+  if (!exists.ledger) return [];
+  const ledger = ledgerTableSql(names);
+  const result = await client.query<{ id: string; revision: string; direction: 'upgrade' | 'downgrade'; operator: string; host: string; started_at: Date; outcome: string; error: string | null }>(
+    `SELECT s.id, s.revision, s.direction, s.operator, s.host, s.started_at,
+            coalesce(f.outcome, 'started') AS outcome, f.error
+       FROM ${ledger} s
+       LEFT JOIN LATERAL (SELECT outcome, error FROM ${ledger} x
+                           WHERE x.revision = s.revision AND x.id > s.id AND x.outcome IN ('failed', 'timeout', 'cancelled')
+                           ORDER BY x.id LIMIT 1) f ON true
+      WHERE s.outcome = 'started'
+        AND NOT EXISTS (SELECT 1 FROM ${ledger} y
+                         WHERE y.revision = s.revision AND y.id > s.id AND y.outcome IN ('applied', 'reverted', 'reconciled', 'stamped'))
+        AND s.id = (SELECT max(id) FROM ${ledger} z WHERE z.revision = s.revision AND z.outcome = 'started')
+      ORDER BY s.id`,
+  );
+  return result.rows.map((row) => ({ ledgerId: Number(row.id), revision: row.revision, direction: row.direction, operator: row.operator, host: row.host, startedAt: row.started_at, outcome: row.outcome, error: row.error }));
 }
