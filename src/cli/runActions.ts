@@ -1,7 +1,7 @@
 import { AuditTrail, type AuditRecord } from '../core/audit';
 import { ExitCode, MutxError } from '../core/errors';
 import { countMatches, followLog, parseLogSource } from '../core/logs';
-import { runRunbook, type RunResult } from '../runbook/engine';
+import { runRunbook, type RunOptions, type RunResult } from '../runbook/engine';
 import type { RunEvent } from '../runbook/events';
 import { HeadlessInput, type HeadlessAnswers } from '../runbook/headless';
 import { findRunbook } from '../runbook/loader';
@@ -14,7 +14,7 @@ import { coreContextFrom, operatorFrom, settingsFrom, type GlobalOptions } from 
 import { formatDuration, type Output } from './output';
 
 /** One line per event, for a terminal log, a CI job or a Kubernetes Job. */
-function eventPrinter(json: boolean) {
+export function eventPrinter(json: boolean) {
   const lastProgress = new Map<string, number>();
   return (event: RunEvent) => {
     if (json) {
@@ -84,7 +84,7 @@ function describe(request: import('../runbook/events').InputRequest): string {
   }
 }
 
-function exitFor(result: RunResult): number {
+export function exitFor(result: RunResult): number {
   if (result.outcome === 'completed') return ExitCode.ok;
   if (result.outcome === 'paused') return ExitCode.needsOperator;
   return ExitCode.failed;
@@ -119,25 +119,21 @@ export async function headlessRun(globals: GlobalOptions, name: string | undefin
   const preset = { selectedRevision: flags.target, selectedBackup: flags.backup, logSource: flags.logSource, logDurationSeconds };
   const input = new HeadlessInput({ yes: Boolean(flags.yes), confirm: flags.confirm, onFailure, skipReason: flags.skipReason });
   const onEvent = eventPrinter(Boolean(globals.json));
-  let loaded = resume ? findRunbook(ctx.settings.runbooksPath, resume.runbookFile) : findRunbook(ctx.settings.runbooksPath, runbookName);
-  let result = await runRunbook({
-    loaded,
-    ctx,
-    environment,
-    drill: flags.drill,
-    resume,
-    input,
-    onEvent,
-    signal,
-    preset,
-  });
-  // A failed step that offers another runbook (e.g. deploy → emergency-rollback) runs it next.
-  for (let hops = 0; result.outcome === 'switched' && result.switchTo && hops < 3; hops++) {
-    runbookName = result.switchTo;
-    loaded = findRunbook(ctx.settings.runbooksPath, runbookName);
-    result = await runRunbook({ loaded, ctx, environment, drill: flags.drill, input, onEvent, signal, preset: { logSource: flags.logSource, logDurationSeconds } });
-  }
+  const loaded = resume ? findRunbook(ctx.settings.runbooksPath, resume.runbookFile) : findRunbook(ctx.settings.runbooksPath, runbookName);
+  const result = await runFollowingSwitches({ loaded, ctx, environment, drill: flags.drill, resume, input, onEvent, signal, preset }, { logSource: flags.logSource, logDurationSeconds });
   return exitFor(result);
+}
+
+/** A failed step that offers another runbook (e.g. deploy → emergency-rollback) runs it next, up to 3 hops. */
+export async function runFollowingSwitches(first: RunOptions, nextPreset: RunOptions['preset'], onResult?: (result: RunResult) => void): Promise<RunResult> {
+  let result = await runRunbook(first);
+  onResult?.(result);
+  for (let hops = 0; result.outcome === 'switched' && result.switchTo && hops < 3; hops++) {
+    const loaded = findRunbook(first.ctx.settings.runbooksPath, result.switchTo);
+    result = await runRunbook({ ...first, loaded, resume: undefined, preset: nextPreset });
+    onResult?.(result);
+  }
+  return result;
 }
 
 export function runTimelineMarkdown(runId: string, records: AuditRecord[]): string {

@@ -41,6 +41,20 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
     .option('--logs-duration <seconds>', 'watch the log for this long in every logs step')
     .action((name: string | undefined, flags: RunFlags) => run(async (globals) => (await actions()).headlessRun(globals, name, flags, signal)));
 
+  program
+    .command('drill')
+    .description('practice drills on the sandbox: set up a fault, run its runbook headless, debrief (no scenario: list them)')
+    .argument('[scenario]', 'scenario name (runbooks/drills/NAME.yaml) or file')
+    .option('--yes', 'confirm manual steps and checklist items')
+    .option('--confirm <dbname>', 'type the database name for destructive steps (scenarios practised as protected)')
+    .option('--on-failure <what>', 'abort (default), retry, skip or switch (to the runbook the step offers)')
+    .option('--skip-reason <text>', 'reason recorded when --on-failure skip skips a step')
+    .option('--debrief <drillId>', 'check the success criteria of an earlier drill again, against the database as it is now')
+    .option('--list-runs', 'list earlier drills and whether they passed')
+    .action((name: string | undefined, flags: import('./drillActions').DrillFlags) =>
+      run(async (globals, out) => (await import('./drillActions')).drillCommand(globals, out, name, flags, signal)),
+    );
+
   const runs = program
     .command('runs')
     .description('list runs: active, interrupted (resumable), finished')

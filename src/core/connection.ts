@@ -121,6 +121,8 @@ function sslOptions(target: Target): pg.ClientConfig['ssl'] {
 export interface ConnectOptions {
   operator: Operator;
   connectTimeoutSeconds?: number;
+  /** Instead of mutx-ops:OPERATOR@HOST (a drill's simulated application). */
+  applicationName?: string;
 }
 
 export async function connect(target: Target, options: ConnectOptions): Promise<pg.Client> {
@@ -131,7 +133,7 @@ export async function connect(target: Target, options: ConnectOptions): Promise<
     password: target.password,
     database: target.database,
     ssl: sslOptions(target),
-    application_name: applicationName(options.operator),
+    application_name: options.applicationName ?? applicationName(options.operator),
     connectionTimeoutMillis: Math.round((options.connectTimeoutSeconds ?? 5) * 1000),
   });
   // An idle client whose server goes away emits 'error'; without a listener node would crash.

@@ -741,7 +741,7 @@ async function buildTemplate(settings: ProjectSettings, port: number, spec: stri
 }
 
 /** (Re)creates `mutx` from the template for `spec`, building the template first if needed. */
-async function recreateDatabase(settings: ProjectSettings, port: number, state: StateFile, spec: string, options: SandboxOptions): Promise<{ seeded: boolean }> {
+async function recreateDatabase(settings: ProjectSettings, port: number, state: StateFile, spec: string, options: SandboxOptions, database = SANDBOX_DATABASE): Promise<{ seeded: boolean; revisions: string[] }> {
   const graph = loadGraph(settings);
   const key = templateKey(graph, startingRevisions(graph, spec));
   let seeded = false;
@@ -761,14 +761,14 @@ async function recreateDatabase(settings: ProjectSettings, port: number, state: 
       template = built;
       seeded = true;
     }
-    options.onProgress?.({ step: 'reset', message: `recreating database ${SANDBOX_DATABASE} from ${template.database}` });
-    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(SANDBOX_DATABASE)} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${quoteIdent(SANDBOX_DATABASE)} TEMPLATE ${quoteIdent(template.database)}`);
-    state.current = key;
+    options.onProgress?.({ step: 'reset', message: `recreating database ${database} from ${template.database}` });
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${quoteIdent(database)} TEMPLATE ${quoteIdent(template.database)}`);
+    if (database === SANDBOX_DATABASE) state.current = key;
+    return { seeded, revisions: template.revisions };
   } finally {
     await admin.end().catch(() => {});
   }
-  return { seeded };
 }
 
 // ---------------------------------------------------------------- start / stop / reset
@@ -958,4 +958,49 @@ export async function destroySandbox(settings: Pick<ProjectSettings, 'statePath'
     // Another process took the lock meanwhile, or something else lives there: leave the folder.
   }
   return { existed: true };
+}
+
+/** Drill databases live beside `mutx` in the sandbox and are named so nothing else is touched. */
+export const DRILL_DATABASE_PREFIX = 'mutx_drill_';
+
+/**
+ * A fresh database in the sandbox at a starting revision with the seed rows (for a drill),
+ * cloned from the same templates as `mutx`. Starts the sandbox if needed.
+ */
+export async function createSandboxDatabase(settings: ProjectSettings, database: string, options: ResetSandboxOptions = {}): Promise<{ url: string; revisions: string[]; startedSandbox: boolean }> {
+  if (!database.startsWith(DRILL_DATABASE_PREFIX) || !/^[a-z0-9_]{1,63}$/.test(database)) {
+    throw new MutxError('internal', `sandbox database name "${database.slice(0, 70)}" must start with ${DRILL_DATABASE_PREFIX}`);
+  }
+  const paths = sandboxPaths(settings);
+  return withSandboxLock(paths, async () => {
+    const seen = await inspect(paths);
+    let state: StateFile;
+    let port: number;
+    let startedSandbox = false;
+    if (seen.state === 'running' && seen.stored && seen.pidFile) {
+      state = { ...seen.stored };
+      port = seen.pidFile.port;
+    } else {
+      const result = await startLocked(settings, paths, options);
+      state = result.state;
+      port = result.port;
+      startedSandbox = true;
+    }
+    const { revisions } = await recreateDatabase(settings, port, state, options.revision ?? DEFAULT_SPEC, options, database);
+    writeState(paths, state);
+    return { url: urlFor(port, database), revisions, startedSandbox };
+  });
+}
+
+/** Drops a drill database (only names created by createSandboxDatabase). */
+export async function dropSandboxDatabase(settings: Pick<ProjectSettings, 'statePath'>, database: string): Promise<void> {
+  if (!database.startsWith(DRILL_DATABASE_PREFIX)) return;
+  const port = (await sandboxStatus(settings)).port;
+  if (!port) return;
+  const admin = await adminClient(port);
+  try {
+    await dropDatabase(admin, database);
+  } finally {
+    await admin.end().catch(() => {});
+  }
 }
