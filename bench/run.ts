@@ -5,7 +5,8 @@
  *   node --import tsx bench/run.ts [--only NAME[,NAME]] [--quick] [--rounds N]
  *
  * A bench is a file bench/<name>.ts exporting `bench<Name>(opts)` (e.g. logs.ts →
- * benchLogs, pg-dump.ts → benchPgDump). migrations is always there; the others are imported
+ * benchLogs, pg-dump.ts → benchPgDump; start.ts → benchStart, `--only start`: npm start →
+ * home screen on a new sandbox). migrations is always there; the others are imported
  * only if their file exists. Every bench gets the same options object (BenchOptions below) and
  * picks the keys it knows. A bench may return GoalRow-like rows (an array, or { rows }) with at
  * least `operation` (or `name`) and `pass`; they go into the summary.
@@ -55,7 +56,7 @@ interface BenchOutcome {
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const OUT_FILE = path.join(BENCH_DIR, 'out', 'results.json');
 /** Known benches first, in this order; any other bench/<name>.ts follows alphabetically. */
-const KNOWN = ['migrations', 'backup', 'logs'];
+const KNOWN = ['migrations', 'backup', 'logs', 'start'];
 const NOT_BENCHES = new Set(['run']);
 
 const exportName = (name: string) => `bench${name.replace(/(^|[-_.])([a-z0-9])/gi, (_, _sep: string, c: string) => c.toUpperCase())}`;
