@@ -25,7 +25,8 @@ import { runRunbook } from '../runbook/engine';
 import { findRunbook, loadRunbooks } from '../runbook/loader';
 import { loadRunState, resumableRuns } from '../runbook/state';
 import { App } from '../ui/App';
-import type { BackupEntry, HistoryView, RunbookInfo, Services } from '../ui/services';
+import type { BackupEntry, DrillDebriefView, HistoryView, RunbookInfo, Services } from '../ui/services';
+import { findScenario, loadScenarios, prepareDrill, type Debrief, type DrillSession } from '../runbook/drill/drill';
 import { noDatabaseConfigured, operatorFrom, settingsFrom, targetFrom } from './context';
 
 export interface ServiceBase {
@@ -66,6 +67,16 @@ function backupEntry(record: BackupRecord): BackupEntry {
   };
 }
 
+function debriefView(debrief: Debrief): DrillDebriefView {
+  return {
+    drillId: debrief.drillId,
+    passed: debrief.passed,
+    criteria: debrief.criteria.map(({ description, ok, observed }) => ({ description, ok, observed })),
+    timeToRecovery: debrief.timeToRecoveryMs !== undefined ? `${(debrief.timeToRecoveryMs / 1000).toFixed(1)} s` : undefined,
+    skipped: debrief.skipped.map((s) => `${s.runbook} · ${s.step}: ${s.reason}`),
+  };
+}
+
 /** The real services: each method is one call into the core or the engine. */
 export function createServices(base: ServiceBase): Services {
   const { settings, operator, audit, target } = base;
@@ -75,6 +86,23 @@ export function createServices(base: ServiceBase): Services {
     return target;
   };
   const ctx = (extra: Partial<CoreContext> = {}): CoreContext => ({ settings, operator, audit, target: needTarget(), ...extra });
+  const endDrill = async (session: DrillSession): Promise<DrillDebriefView> => {
+    drill = undefined;
+    return debriefView(await session.finish());
+  };
+
+  // The drill in progress: set up by its first run, continued by a runbook it switches to, ended by the debrief.
+  let drill: { scenario: string; session: Promise<DrillSession> } | undefined;
+  const drillSession = (scenario: string): Promise<DrillSession> => {
+    if (drill?.scenario !== scenario) {
+      const session = prepareDrill({ settings, operator, loaded: findScenario(settings, scenario), ownedByApp: true });
+      drill = { scenario, session };
+      session.catch(() => {
+        if (drill?.session === session) drill = undefined;
+      });
+    }
+    return drill.session;
+  };
 
   return {
     target: () =>
@@ -124,6 +152,7 @@ export function createServices(base: ServiceBase): Services {
           };
         }),
         errors: errors.map((error) => oneLine(error)),
+        drills: loadScenarios(settings).scenarios.map(({ scenario }) => ({ name: scenario.name, title: scenario.title, runbook: scenario.runbook, fault: scenario.fault.type, briefing: scenario.briefing })),
       };
     },
 
@@ -156,6 +185,29 @@ export function createServices(base: ServiceBase): Services {
     },
 
     async startRun(name, options) {
+      if (options.drillScenario) {
+        const session = await drillSession(options.drillScenario);
+        let result: Awaited<ReturnType<typeof runRunbook>> | undefined;
+        try {
+          result = await runRunbook({
+            loaded: session.runbook.runbook.name === name ? session.runbook : findRunbook(settings.runbooksPath, name),
+            ctx: { ...session.ctx, signal: options.signal },
+            environment: session.environment,
+            drill: true,
+            input: options.input,
+            onEvent: options.onEvent,
+            signal: options.signal,
+            preset: session.preset,
+          });
+          session.recordRun(result);
+          if (result.outcome === 'switched') return { runId: result.runId, outcome: result.outcome, switchTo: result.switchTo };
+        } catch (error) {
+          if (!result) await endDrill(session).catch(() => undefined);
+          throw error;
+        }
+        const debrief = await endDrill(session);
+        return { runId: result.runId, outcome: result.outcome, switchTo: result.switchTo, debrief };
+      }
       const resume = options.resumeRunId ? loadRunState(settings, options.resumeRunId) : undefined;
       const loaded = findRunbook(settings.runbooksPath, resume?.runbookFile ?? name);
       const result = await runRunbook({
@@ -233,6 +285,23 @@ export function createServices(base: ServiceBase): Services {
 
 const SHOW_CURSOR = '\u001B[?25h';
 
+/**
+ * The services the app opens with: the configured target, or — nothing configured — the
+ * practice sandbox, started here as the app's own (stopped on exit). A number is an exit code
+ * (the sandbox could not start: the one-line reason is on stderr).
+ */
+export async function appServices(): Promise<{ services: Services; sandboxOf?: ProjectSettings } | number> {
+  const settings = settingsFrom({});
+  let sandboxOf: ProjectSettings | undefined;
+  if (await noDatabaseConfigured({}, settings)) {
+    const started = await startOwnSandbox(settings);
+    if (typeof started === 'number') return started;
+    sandboxOf = settings;
+  }
+  const base = await serviceBaseFromEnvironment();
+  return { services: createServices(sandboxOf ? { ...base, label: 'sandbox (practice)' } : base), sandboxOf };
+}
+
 /** Renders the app until the operator quits; the terminal is restored on every path out. */
 export async function runTui(options: { services?: Services } = {}): Promise<number> {
   // A log followed at tens of thousands of lines a second makes short-lived strings by the
@@ -241,17 +310,11 @@ export async function runTui(options: { services?: Services } = {}): Promise<num
   const trace = process.env.MUTX_OPS_TRACE_STARTUP;
   const marks: Record<string, number> = { tuiLoaded: performance.now() };
   let services = options.services;
-  // Nothing configured: the app opens on the practice sandbox, started here and stopped on exit.
   let sandboxOf: ProjectSettings | undefined;
   if (!services) {
-    const settings = settingsFrom({});
-    if (await noDatabaseConfigured({}, settings)) {
-      const started = await startOwnSandbox(settings);
-      if (typeof started === 'number') return started;
-      sandboxOf = settings;
-    }
-    const base = await serviceBaseFromEnvironment();
-    services = createServices(sandboxOf ? { ...base, label: 'sandbox (practice)' } : base);
+    const resolved = await appServices();
+    if (typeof resolved === 'number') return resolved;
+    ({ services, sandboxOf } = resolved);
   }
   const releaseSync = () => {
     if (!sandboxOf) return;
@@ -311,7 +374,8 @@ export async function runTui(options: { services?: Services } = {}): Promise<num
   try {
     await instance.waitUntilExit();
     restore();
-    await releaseOwnSandbox(sandboxOf);
+    // Also a sandbox started here for a drill (released only if this process owns it).
+    await releaseOwnSandbox(sandboxOf ?? settingsFrom({}));
     return 0;
   } catch (error) {
     restore();
@@ -357,7 +421,7 @@ async function startOwnSandbox(settings: ProjectSettings): Promise<true | number
 }
 
 /** Stops the sandbox if this process started it (a `sandbox start` meanwhile keeps it running). */
-async function releaseOwnSandbox(settings: ProjectSettings | undefined): Promise<void> {
+export async function releaseOwnSandbox(settings: ProjectSettings | undefined): Promise<void> {
   if (!settings) return;
   try {
     await releaseSandbox(settings);

@@ -124,7 +124,8 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
     const to = snapshot.result?.switchTo ?? snapshot.state.finished?.switchTo;
     if (snapshot.result?.outcome === 'switched' && to) {
       switched.current = session;
-      startSession({ name: to });
+      // A drill goes on in the runbook the operator switched to: same fault, same debrief.
+      startSession({ name: to, drill: session.spec.drill });
     }
   }, [session, snapshot, startSession]);
 
@@ -255,6 +256,13 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
             onRefresh={reloadCatalog}
             activeRun={activeRun}
             onStart={(runbook) => startSession({ name: runbook.name, title: runbook.title })}
+            onStartDrill={(drill) =>
+              setPendingStart({
+                spec: { name: drill.runbook, title: `Drill: ${drill.title}`, drill: drill.name },
+                title: `Start the practice drill "${drill.title}"?`,
+                lines: [drill.briefing.trim(), `You practise the ${drill.runbook} runbook; fault: ${drill.fault}.`, 'It runs on its own database in the local sandbox (started if needed): nothing else is touched. A debrief ends it.'],
+              })
+            }
             onResume={(run) => startSession({ name: run.runbook, resumeRunId: run.id, seeds: run.steps })}
             onReturnToRun={() => push('run')}
             onOpen={push}

@@ -72,8 +72,18 @@ export interface RunbookInfo {
   allowed: boolean;
 }
 
+/** A practice drill (runbooks/drills): always on its own database in the local sandbox. */
+export interface DrillInfo {
+  name: string;
+  title: string;
+  runbook: string;
+  fault: string;
+  briefing: string;
+}
+
 export interface RunbookList {
   runbooks: RunbookInfo[];
+  drills?: DrillInfo[];
   /** One line per runbook file that failed to load (file:line: problem). */
   errors: string[];
 }
@@ -106,12 +116,24 @@ export interface StartRunOptions {
   /** Backup picked on the Backups screen. */
   selectedBackup?: string;
   drill?: boolean;
+  /** Run inside this drill scenario (set up on first use; a switched-to runbook continues it). */
+  drillScenario?: string;
 }
 
 export interface RunResult {
   runId: string;
   outcome: RunOutcome;
   switchTo?: string;
+  /** The drill's debrief, when this run ended a drill. */
+  debrief?: DrillDebriefView;
+}
+
+export interface DrillDebriefView {
+  drillId: string;
+  passed: boolean;
+  criteria: { description: string; ok: boolean | null; observed: string }[];
+  timeToRecovery?: string;
+  skipped: string[];
 }
 
 export interface RevisionNode {

@@ -77,6 +77,8 @@ export interface RunSpec {
   seeds?: StepSeed[];
   selectedRevision?: string;
   selectedBackup?: string;
+  /** A practice drill scenario this run belongs to. */
+  drill?: string;
 }
 
 export interface SessionSnapshot {
@@ -121,6 +123,8 @@ export class RunSession {
         resumeRunId: this.spec.resumeRunId,
         selectedRevision: this.spec.selectedRevision,
         selectedBackup: this.spec.selectedBackup,
+        drill: Boolean(this.spec.drill),
+        drillScenario: this.spec.drill,
       })
       .then(
         (result) => {

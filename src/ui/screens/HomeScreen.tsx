@@ -9,7 +9,7 @@ import { useTerminalSize, useTheme } from '../context';
 import { clampLines, formatAge, wrapText } from '../format';
 import { useScreenHelp } from '../help';
 import { isDown, isUp, LAYER, useKeys } from '../keys';
-import type { BackupEntry, ResumableRun, RunbookCategory, RunbookInfo, RunbookList, Services, TargetStatus } from '../services';
+import type { BackupEntry, DrillInfo, ResumableRun, RunbookCategory, RunbookInfo, RunbookList, Services, TargetStatus } from '../services';
 import { SYMBOL } from '../theme';
 
 export type ScreenName = 'history' | 'backups' | 'logs' | 'audit';
@@ -20,7 +20,7 @@ export interface ActiveRunSummary {
   status: string;
 }
 
-type Entry = { kind: 'active'; run: ActiveRunSummary } | { kind: 'resume'; run: ResumableRun } | { kind: 'runbook'; runbook: RunbookInfo };
+type Entry = { kind: 'active'; run: ActiveRunSummary } | { kind: 'resume'; run: ResumableRun } | { kind: 'runbook'; runbook: RunbookInfo } | { kind: 'drill'; drill: DrillInfo };
 
 const EMPTY_LIST: RunbookList = { runbooks: [], errors: [] };
 const NO_RUNS: ResumableRun[] = [];
@@ -57,6 +57,7 @@ export function HomeScreen({
   onRefresh,
   activeRun,
   onStart,
+  onStartDrill,
   onResume,
   onReturnToRun,
   onOpen,
@@ -67,6 +68,7 @@ export function HomeScreen({
   onRefresh: () => void;
   activeRun?: ActiveRunSummary;
   onStart: (runbook: RunbookInfo) => void;
+  onStartDrill: (drill: DrillInfo) => void;
   onResume: (run: ResumableRun) => void;
   onReturnToRun: () => void;
   onOpen: (screen: ScreenName) => void;
@@ -109,6 +111,8 @@ export function HomeScreen({
       ...(activeRun ? [{ kind: 'active' as const, run: activeRun }] : []),
       ...resumable.filter((r) => !activeRun && (!needle || r.runbook.includes(needle))).map((run) => ({ kind: 'resume' as const, run })),
       ...sortRunbooks(list.runbooks).filter(matches).map((runbook) => ({ kind: 'runbook' as const, runbook })),
+      // Practice drills last: never the first thing under the cursor during an incident.
+      ...(list.drills ?? []).filter((d) => !needle || `drill ${d.name} ${d.title}`.toLowerCase().includes(needle)).map((drill) => ({ kind: 'drill' as const, drill })),
     ];
   }, [activeRun, resumable, list, filter]);
   const current = clampIndex(selected, entries.length);
@@ -118,9 +122,10 @@ export function HomeScreen({
       if (!entry) return;
       if (entry.kind === 'active') onReturnToRun();
       else if (entry.kind === 'resume') onResume(entry.run);
+      else if (entry.kind === 'drill') onStartDrill(entry.drill);
       else onStart(entry.runbook);
     },
-    [onResume, onReturnToRun, onStart],
+    [onResume, onReturnToRun, onStart, onStartDrill],
   );
 
   useScreenHelp('home', HOME_KEYS);
@@ -147,7 +152,7 @@ export function HomeScreen({
   );
 
   const focused = entries[current];
-  const description = focused?.kind === 'runbook' ? clampLines(wrapText(focused.runbook.description, columns - 4), 3) : [];
+  const description = focused?.kind === 'runbook' ? clampLines(wrapText(focused.runbook.description, columns - 4), 3) : focused?.kind === 'drill' ? clampLines(wrapText(focused.drill.briefing, columns - 4), 3) : [];
   const errorsRows = list.errors.length ? 1 : 0;
   const filterRows = filtering || filter ? 1 : 0;
   const listHeight = Math.max(3, rows - 1 - TARGET_HEADER_ROWS - 1 - 1 - 3 - errorsRows - filterRows - 1);
@@ -215,6 +220,15 @@ function EntryRow({ entry, selected }: { entry: Entry; selected: boolean }) {
         {pointer} ↻ resume {run.runbook} at step {run.currentStep + 1}/{run.stepCount}
         {run.stepTitle ? ` "${run.stepTitle}"` : ''} — {run.interrupted ? 'interrupted' : run.status} {formatAge(run.updatedAt)}
         {run.drill ? ' (drill)' : ''} · run {run.id.slice(0, 8)}
+      </Line>
+    );
+  }
+  if (entry.kind === 'drill') {
+    const d = entry.drill;
+    return (
+      <Line inverse={selected} color={theme.accent}>
+        {pointer} ◎ drill {d.name.padEnd(24)} {d.title}
+        <Text color={theme.muted}> [practice on the sandbox]</Text>
       </Line>
     );
   }

@@ -7,7 +7,10 @@ import { promptKeys } from '../run/prompts/PromptPanel';
 import { RunView } from '../run/RunView';
 import { isStepRunning } from '../run/runState';
 import type { RunSession } from '../run/session';
-import type { TargetIdentity } from '../services';
+import type { DrillDebriefView, TargetIdentity } from '../services';
+import { Line } from '../components/Line';
+import { useTheme } from '../context';
+import { SYMBOL } from '../theme';
 
 /** A run in progress (or finished): RunView plus the keys around the engine's questions. */
 export function RunScreen({ session, identity, onBack, onOpenLogs, onStop }: { session: RunSession; identity: TargetIdentity; onBack: () => void; onOpenLogs: () => void; onStop: () => void }) {
@@ -42,7 +45,32 @@ export function RunScreen({ session, identity, onBack, onOpenLogs, onStop }: { s
   return (
     <Box flexDirection="column">
       <RunView snapshot={snapshot} identity={identity} preselect={session.spec.selectedRevision ?? session.spec.selectedBackup} onAnswer={(id, response) => session.answer(id, response)} />
+      {snapshot.result?.debrief ? <DebriefPanel debrief={snapshot.result.debrief} /> : null}
       <Footer keys={keys} />
+    </Box>
+  );
+}
+
+/** The end of a drill: the criteria as the database showed them, time to recovery, what was skipped. */
+function DebriefPanel({ debrief }: { debrief: DrillDebriefView }) {
+  const theme = useTheme();
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Line bold color={debrief.passed ? theme.ok : theme.danger}>
+        Drill debrief: {debrief.passed ? 'PASSED' : 'NOT PASSED'} · time to recovery {debrief.timeToRecovery ?? (debrief.passed ? 'n/a (no failure seen)' : 'not recovered')}
+      </Line>
+      {debrief.criteria.map((c, i) => (
+        <Line key={i} color={c.ok === false ? theme.danger : c.ok === null ? theme.warn : undefined}>
+          {'  '}
+          {c.ok === true ? SYMBOL.done : c.ok === false ? SYMBOL.failed : '?'} {c.description} — {c.observed}
+        </Line>
+      ))}
+      {debrief.skipped.slice(0, 4).map((line, i) => (
+        <Line key={`s${i}`} color={theme.muted}>
+          {'  '}skipped {line}
+        </Line>
+      ))}
+      <Line color={theme.muted}>  timeline and details: mutx-ops drill --debrief {debrief.drillId}</Line>
     </Box>
   );
 }
