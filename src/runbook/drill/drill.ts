@@ -138,6 +138,8 @@ export interface PrepareDrillOptions {
   loaded: LoadedScenario;
   /** A real target (`drill --env staging`): no setup, non-destructive faults only. Omitted: the sandbox. */
   realTarget?: { target: Target; environment?: EnvironmentSettings };
+  /** The app starts the sandbox as its own (stopped when it exits). */
+  ownedByApp?: boolean;
   onProgress?: (progress: DrillProgress) => void;
 }
 
@@ -197,6 +199,7 @@ export async function prepareDrill(options: PrepareDrillOptions): Promise<DrillS
     progress(`preparing sandbox database ${database} at ${scenario.setup.revision === 'default' ? 'the revision before head' : scenario.setup.revision}`);
     const created = await createSandboxDatabase(settings, database, {
       revision: scenario.setup.revision,
+      ownedByApp: options.ownedByApp,
       onProgress: (p: SandboxProgress) => progress(p.message),
     });
     target = parseTarget({ url: created.url, sslMode: 'disable', protected: scenario.protected });
