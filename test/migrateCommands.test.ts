@@ -39,7 +39,10 @@ describe('upgrade / downgrade targets', () => {
     const up = await cli('upgrade', 'head');
     expect(up.exitCode, String(up.all)).toBe(0);
     expect(await versionRows()).toEqual([head]);
-    const ledger = await db.query<{ revision: string; outcome: string; checksum: string; operator: string }>("SELECT revision, outcome, checksum, operator FROM mutx_ops_ledger WHERE direction = 'upgrade' ORDER BY id");
+    // The non-transactional revision also has its 'started' marker, settled by the 'applied' row after it.
+    const started = await db.query<{ revision: string }>("SELECT revision FROM mutx_ops_ledger WHERE outcome = 'started'");
+    expect(started.rows.map((r) => r.revision)).toEqual(order.filter((id) => !graph.get(id).transactional));
+    const ledger = await db.query<{ revision: string; outcome: string; checksum: string; operator: string }>("SELECT revision, outcome, checksum, operator FROM mutx_ops_ledger WHERE direction = 'upgrade' AND outcome <> 'started' ORDER BY id");
     expect(ledger.rows.map((r) => r.revision)).toEqual(order);
     expect(ledger.rows.every((r) => r.outcome === 'applied' && r.operator === 'tester')).toBe(true);
     expect(ledger.rows[0]!.checksum).toBe(graph.get(order[0]!).checksum);

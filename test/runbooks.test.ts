@@ -41,7 +41,7 @@ describe('the runbook files', () => {
     const { runbooks, errors } = loadRunbooks(REPO_RUNBOOKS);
     expect(errors.map((e) => e.message)).toEqual([]);
     expect(runbooks.map((r) => r.runbook.name).sort()).toEqual(
-      ['deploy', 'emergency-rollback', 'initial-setup', 'not-up-to-date', 'production-rollback', 'rollback-to-revision', 'status', 'test-migrations', 'upgrade-v1.3-to-v1.4'].sort(),
+      ['deploy', 'emergency-rollback', 'initial-setup', 'not-up-to-date', 'production-rollback', 'reconcile-half-applied', 'rollback-to-revision', 'status', 'test-migrations', 'upgrade-v1.3-to-v1.4'].sort(),
     );
   });
 
