@@ -3,7 +3,7 @@
  * the seed, a seeded random generator, the scenario recorder behind the report table, a
  * CLI runner that can be killed at a precise point, and the invariants every fault must
  * leave intact (catalog ↔ version table ↔ ledger, no advisory lock, audit chain, interruption
- * recorded on the next start, a rerun finishes).
+ * recorded on the next start, a half-applied step is flagged, reconcile + a rerun finish).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -408,6 +408,9 @@ export async function checkDatabaseState(ctx: FaultContext): Promise<string[]> {
     const partials = await ctx.refs.partials(rows);
     if (!partials.includes(actual)) {
       problems.push(`catalog is not at the version table's revision [${rows.join(', ') || 'base'}]: ${firstDifference(expected, actual)}`);
+    } else if ((await flaggedPartial(ctx)).length === 0) {
+      // A half-applied non-transactional step is allowed only if mutx-ops says so.
+      problems.push(`catalog is half-way through a non-transactional step at [${rows.join(', ') || 'base'}] but \`check\` does not flag it as half-applied`);
     }
   }
   const applied = ctx.refs.graph.ancestorsOrSelf(rows);
@@ -442,9 +445,30 @@ export async function checkAuditAfterFault(ctx: FaultContext): Promise<string[]>
   return problems;
 }
 
-/** A rerun finishes: upgrade head exits 0, check exits 0, and the catalog is the head's. */
+/** Half-applied steps as `check --json` reports them (the ledger's unsettled 'started' rows). */
+async function flaggedPartial(ctx: FaultContext): Promise<{ revision: string; direction: string }[]> {
+  const check = await cli(['--json', '--database-url', ctx.db.url, 'check'], { cwd: ctx.project.dir });
+  try {
+    return (JSON.parse(String(check.stdout)) as { partial?: { revision: string; direction: string }[] }).partial ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A rerun finishes: `reconcile` (a no-op unless a step was left half-applied) leaves the
+ * catalog exactly at the version table's revision, then upgrade head and check exit 0 and
+ * the catalog is the head's.
+ */
 export async function checkRerun(ctx: FaultContext): Promise<string[]> {
   const problems: string[] = [];
+  const reconciled = await cli(['--database-url', ctx.db.url, 'reconcile'], { cwd: ctx.project.dir });
+  if (reconciled.exitCode !== 0) problems.push(`reconcile exited ${reconciled.exitCode}: ${String(reconciled.stderr).trim().split('\n').at(-1)}`);
+  else {
+    const rows = await versionRows(ctx.db);
+    const actual = await schemaDump(ctx.db.url);
+    if (actual !== (await ctx.refs.get(rows))) problems.push(`after reconcile the catalog is not at [${rows.join(', ') || 'base'}]: ${firstDifference(await ctx.refs.get(rows), actual)}`);
+  }
   const up = await cli(['--database-url', ctx.db.url, 'upgrade', 'head'], { cwd: ctx.project.dir });
   if (up.exitCode !== 0) problems.push(`rerun upgrade head exited ${up.exitCode}: ${String(up.stderr).trim().split('\n').at(-1)}`);
   const check = await cli(['--database-url', ctx.db.url, 'check'], { cwd: ctx.project.dir });
