@@ -273,17 +273,7 @@ export async function prepareDrill(options: PrepareDrillOptions): Promise<DrillS
   };
   const operation: AuditOperation = audit.begin({ action: 'drill', target: target.redacted, drill: true, args: { drill: id, scenario: scenario.name, fault: scenario.fault.type, mode: state.mode, runbook: scenario.runbook } });
 
-  const graph = loadGraph(drillSettings);
-  const setupApplied = graph.ancestorsOrSelf(setupRevisions.filter((rev) => graph.has(rev)));
-  const app = new AppSimulator({
-    target,
-    operator,
-    names,
-    logFile,
-    isBroken: (rows) => scenario.fault.type === 'app-errors' && rows.some((rev) => !setupApplied.has(rev)),
-    errorsPerSecond: scenario.fault.type === 'app-errors' ? scenario.fault.errors_per_second : 0,
-    errorLine: scenario.fault.type === 'app-errors' ? scenario.fault.error_line : '',
-  });
+  const app = simulatedApp(scenario, drillSettings, target, operator, setupRevisions, logFile);
   let blocker: BlockingSession | undefined;
   let faults: FaultHooks | undefined;
   try {
@@ -368,23 +358,29 @@ export async function redebrief(settings: ProjectSettings, operator: Operator, d
   const drillSettings = { ...settings, migrationsPath: state.migrationsPath };
   const audit = new AuditTrail(settings.auditPath, operator);
   const ctx: CoreContext = { settings: drillSettings, target, operator, audit, drill: true };
-  const graph = loadGraph(drillSettings);
-  const setupApplied = graph.ancestorsOrSelf(state.setupRevisions.filter((rev) => graph.has(rev)));
-  const app = new AppSimulator({
-    target,
-    operator,
-    names: versionNames(drillSettings),
-    logFile: state.logFile,
-    isBroken: (rows) => scenario.fault.type === 'app-errors' && rows.some((rev) => !setupApplied.has(rev)),
-    errorsPerSecond: scenario.fault.type === 'app-errors' ? scenario.fault.errors_per_second : 0,
-    errorLine: scenario.fault.type === 'app-errors' ? scenario.fault.error_line : '',
-  });
+  const app = simulatedApp(scenario, drillSettings, target, operator, state.setupRevisions, state.logFile);
   await app.start();
   try {
     return await evaluateDrill(state, scenario, { ctx, audit, app });
   } finally {
     await app.stop();
   }
+}
+
+/** The stand-in application: healthy, or (app-errors fault) failing once the schema moves past the starting revision. */
+function simulatedApp(scenario: Scenario, settings: ProjectSettings, target: Target, operator: Operator, setupRevisions: string[], logFile: string): AppSimulator {
+  const graph = loadGraph(settings);
+  const setupApplied = graph.ancestorsOrSelf(setupRevisions.filter((rev) => graph.has(rev)));
+  const fault = scenario.fault;
+  return new AppSimulator({
+    target,
+    operator,
+    names: versionNames(settings),
+    logFile,
+    isBroken: (rows) => fault.type === 'app-errors' && rows.some((rev) => !setupApplied.has(rev)),
+    errorsPerSecond: fault.type === 'app-errors' ? fault.errors_per_second : 0,
+    errorLine: fault.type === 'app-errors' ? fault.error_line : '',
+  });
 }
 
 async function sandboxTarget(settings: ProjectSettings, database: string): Promise<Target | undefined> {
