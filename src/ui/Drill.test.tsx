@@ -113,7 +113,8 @@ describe('drills in the app', () => {
     await press(ui, 'y');
     f = await waitForFrame(ui, 'r retry · a abort the run', 60_000);
     expect(f).toMatch(/waiting on locks held by pid \d+ \(nightly-report, idle in transaction\)/);
-    expect(f).toContain('on postgresql://postgres@127.0.0.1:');
+    expect(f).toMatch(/^◎ PRACTICE DRILL on postgresql:\/\/postgres@127\.0\.0\.1:\d+\/mutx_drill_held_lock$/m);
+    expect(f).not.toContain('environment: staging');
     await press(ui, 'a');
     f = await waitForFrame(ui, 'Drill debrief:', 60_000);
     expect(f).toContain('Drill debrief: PASSED');

@@ -47,7 +47,14 @@ export function RunView({ snapshot, identity, preselect, reservedRows = 1, onAns
 
   return (
     <Box flexDirection="column">
-      <EnvironmentBanner identity={identity} />
+      {state.drill && state.target ? (
+        // A drill's own database, not the app's target: say so where the environment banner stands.
+        <Line bold color={theme.warn}>
+          ◎ PRACTICE DRILL on {state.target}
+        </Line>
+      ) : (
+        <EnvironmentBanner identity={identity} />
+      )}
       <Line>
         <Text bold>{state.title}</Text>
         <Text color={theme.muted}>
@@ -55,7 +62,7 @@ export function RunView({ snapshot, identity, preselect, reservedRows = 1, onAns
           ({state.runbook}){state.runId ? ` · run ${state.runId}` : ' · starting…'}
           {state.resumed ? ' · resumed' : ''}
         </Text>
-        {state.drill ? <Text color={theme.warn}> · DRILL (scratch copy)</Text> : null}
+        {state.drill ? <Text color={theme.warn}> · DRILL</Text> : null}
       </Line>
       <StepList steps={state.steps} current={index} height={alloc.steps ?? 0} />
       {focus ? <FocusHeader step={focus} index={index} total={state.steps.length} /> : null}
