@@ -120,8 +120,10 @@ async function main(argv: string[]): Promise<number> {
     // The app handles Ctrl+C itself (it asks before cancelling a running step).
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    const { runTui } = await import('./tui');
-    const code = await runTui();
+    // Start the sandbox (if nothing is configured) while the app's chunk (Ink, React) loads.
+    const { prepareAppTarget } = await import('./appTarget');
+    const [prepared, { runTui }] = await Promise.all([prepareAppTarget(), import('./tui')]);
+    const code = await runTui({ prepared });
     // Pool sockets or a follower may still hold the loop: the app is done, so is the process.
     process.exit(code);
   }

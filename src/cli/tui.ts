@@ -14,20 +14,21 @@ import { latestVerifiedBackup, listBackups, verifyBackup } from '../core/backup'
 import type { BackupRecord } from '../core/backup';
 import type { EnvironmentSettings, ProjectSettings } from '../core/config';
 import type { Target } from '../core/connection';
-import { isMutxError, oneLine } from '../core/errors';
+import { oneLine } from '../core/errors';
 import type { Operator } from '../core/identity';
 import { describeLogSource, followLog, parseLogSource } from '../core/logs';
 import { describeHolder } from '../core/migrations/lock';
 import { loadGraph, openClient, readStatus, versionNames, type CoreContext } from '../core/migrations/operations';
 import { readVersionRows } from '../core/migrations/versionTable';
-import { releaseSandbox, releaseSandboxSync, sandboxPaths, startSandbox } from '../core/sandbox';
+import { releaseSandboxSync } from '../core/sandbox';
+import { prepareAppTarget, releaseOwnSandbox, type AppTarget } from './appTarget';
 import { runRunbook } from '../runbook/engine';
 import { findRunbook, loadRunbooks } from '../runbook/loader';
 import { loadRunState, resumableRuns } from '../runbook/state';
 import { App } from '../ui/App';
 import type { BackupEntry, DrillDebriefView, HistoryView, RunbookInfo, Services } from '../ui/services';
 import { findScenario, loadScenarios, prepareDrill, type Debrief, type DrillSession } from '../runbook/drill/drill';
-import { noDatabaseConfigured, operatorFrom, settingsFrom, targetFrom } from './context';
+import { operatorFrom, settingsFrom, targetFrom } from './context';
 
 export interface ServiceBase {
   settings: ProjectSettings;
@@ -287,23 +288,19 @@ const SHOW_CURSOR = '\u001B[?25h';
 
 /**
  * The services the app opens with: the configured target, or — nothing configured — the
- * practice sandbox, started here as the app's own (stopped on exit). A number is an exit code
- * (the sandbox could not start: the one-line reason is on stderr).
+ * practice sandbox, started as the app's own (stopped on exit). A number is an exit code
+ * (the sandbox could not start: the one-line reason is on stderr). `prepared` is that decision
+ * already taken by the bin while this chunk loaded.
  */
-export async function appServices(): Promise<{ services: Services; sandboxOf?: ProjectSettings } | number> {
-  const settings = settingsFrom({});
-  let sandboxOf: ProjectSettings | undefined;
-  if (await noDatabaseConfigured({}, settings)) {
-    const started = await startOwnSandbox(settings);
-    if (typeof started === 'number') return started;
-    sandboxOf = settings;
-  }
+export async function appServices(prepared?: AppTarget | number): Promise<{ services: Services; sandboxOf?: ProjectSettings } | number> {
+  const target = prepared ?? (await prepareAppTarget());
+  if (typeof target === 'number') return target;
   const base = await serviceBaseFromEnvironment();
-  return { services: createServices(sandboxOf ? { ...base, label: 'sandbox (practice)' } : base), sandboxOf };
+  return { services: createServices(target.sandboxOf ? { ...base, label: 'sandbox (practice)' } : base), sandboxOf: target.sandboxOf };
 }
 
 /** Renders the app until the operator quits; the terminal is restored on every path out. */
-export async function runTui(options: { services?: Services } = {}): Promise<number> {
+export async function runTui(options: { services?: Services; prepared?: AppTarget | number } = {}): Promise<number> {
   // A log followed at tens of thousands of lines a second makes short-lived strings by the
   // million: a small young generation keeps the resident size down (see bench/tui.ts).
   v8.setFlagsFromString('--max-semi-space-size=2');
@@ -312,7 +309,7 @@ export async function runTui(options: { services?: Services } = {}): Promise<num
   let services = options.services;
   let sandboxOf: ProjectSettings | undefined;
   if (!services) {
-    const resolved = await appServices();
+    const resolved = await appServices(options.prepared);
     if (typeof resolved === 'number') return resolved;
     ({ services, sandboxOf } = resolved);
   }
@@ -390,46 +387,4 @@ export async function runTui(options: { services?: Services } = {}): Promise<num
   }
 }
 
-/**
- * Starts the sandbox for the app (ownedByApp: released on exit), saying so on stderr before the
- * first frame. Returns the exit code when it cannot (e.g. no server binaries: the one-line
- * MutxError says what to install or to set DATABASE_URL).
- */
-async function startOwnSandbox(settings: ProjectSettings): Promise<true | number> {
-  process.stderr.write(`mutx-ops: no database configured — starting the practice sandbox (${sandboxPaths(settings).dir})…\n`);
-  // Ctrl+C while it starts: stop starting, and stop what was started.
-  const abort = new AbortController();
-  const interrupt = () => abort.abort();
-  process.on('SIGINT', interrupt);
-  try {
-    await startSandbox(settings, {
-      ownedByApp: true,
-      operator: await operatorFrom(),
-      signal: abort.signal,
-    });
-    if (!abort.signal.aborted) return true;
-    await releaseOwnSandbox(settings);
-    return 130;
-  } catch (error) {
-    await releaseOwnSandbox(settings);
-    if (abort.signal.aborted) return 130;
-    process.stderr.write(`mutx-ops: ${oneLine(error)}\n`);
-    return isMutxError(error) ? error.exitCode : 1;
-  } finally {
-    process.off('SIGINT', interrupt);
-  }
-}
-
-/** Stops the sandbox if this process started it (a `sandbox start` meanwhile keeps it running). */
-export async function releaseOwnSandbox(settings: ProjectSettings | undefined): Promise<void> {
-  if (!settings) return;
-  try {
-    await releaseSandbox(settings);
-  } catch {
-    try {
-      releaseSandboxSync(settings);
-    } catch {
-      // nothing more to do on the way out
-    }
-  }
-}
+export { releaseOwnSandbox };
