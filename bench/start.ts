@@ -164,7 +164,7 @@ async function baselineOnce(): Promise<number> {
 interface AppRun {
   seconds: number;
   /** In-process marks (ms since the app's node started) from MUTX_OPS_TRACE_STARTUP. */
-  trace?: { tuiLoaded?: number; servicesReady?: number; firstFrame?: number };
+  trace?: { appStart?: number; targetReady?: number; tuiLoaded?: number; servicesReady?: number; firstFrame?: number };
 }
 
 /** Launches `command` in the project, waits for home on a new sandbox, quits with q, destroys the sandbox. */
@@ -254,9 +254,10 @@ export async function benchStart(opts: BenchStartOptions = {}): Promise<{ rows: 
     row('node dist/mutx-ops.js → home on a new sandbox', nodeRuns.map((r) => r.seconds), `≤ ${GOAL_SECONDS} s`, withinGoal),
   ];
   // Where the direct run's time goes, from the app's own trace (ms since its node started).
-  const traced = nodeRuns.map((r) => r.trace).filter((t): t is NonNullable<AppRun['trace']> => t?.tuiLoaded !== undefined && t.servicesReady !== undefined);
+  const traced = nodeRuns.map((r) => r.trace).filter((t): t is NonNullable<AppRun['trace']> => t?.appStart !== undefined && t.targetReady !== undefined);
   if (traced.length === nodeRuns.length && traced.length > 0) {
-    rows.push(row('  of which: sandbox creation inside the app', traced.map((t) => (t.servicesReady! - t.tuiLoaded!) / 1000), 'info', () => true));
+    // The sandbox starts while the app's chunk loads: this is its own time, overlapped with that load.
+    rows.push(row('  of which: sandbox creation inside the app', traced.map((t) => (t.targetReady! - t.appStart!) / 1000), 'info', () => true));
   }
 
   if (print) {

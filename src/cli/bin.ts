@@ -121,9 +121,11 @@ async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     // Start the sandbox (if nothing is configured) while the app's chunk (Ink, React) loads.
+    const appStart = performance.now();
     const { prepareAppTarget } = await import('./appTarget');
-    const [prepared, { runTui }] = await Promise.all([prepareAppTarget(), import('./tui')]);
-    const code = await runTui({ prepared });
+    let targetReady = 0;
+    const [prepared, { runTui }] = await Promise.all([prepareAppTarget().finally(() => (targetReady = performance.now())), import('./tui')]);
+    const code = await runTui({ prepared, marks: { appStart, targetReady } });
     // Pool sockets or a follower may still hold the loop: the app is done, so is the process.
     process.exit(code);
   }

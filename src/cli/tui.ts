@@ -300,12 +300,12 @@ export async function appServices(prepared?: AppTarget | number): Promise<{ serv
 }
 
 /** Renders the app until the operator quits; the terminal is restored on every path out. */
-export async function runTui(options: { services?: Services; prepared?: AppTarget | number } = {}): Promise<number> {
+export async function runTui(options: { services?: Services; prepared?: AppTarget | number; marks?: Record<string, number> } = {}): Promise<number> {
   // A log followed at tens of thousands of lines a second makes short-lived strings by the
   // million: a small young generation keeps the resident size down (see bench/tui.ts).
   v8.setFlagsFromString('--max-semi-space-size=2');
   const trace = process.env.MUTX_OPS_TRACE_STARTUP;
-  const marks: Record<string, number> = { tuiLoaded: performance.now() };
+  const marks: Record<string, number> = { ...options.marks, tuiLoaded: performance.now() };
   let services = options.services;
   let sandboxOf: ProjectSettings | undefined;
   if (!services) {
