@@ -147,7 +147,8 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
         if (signal.aborted) return finish('aborted', 'cancelled by the operator');
         const startedAt = Date.now();
         stepState.status = 'running';
-        stepState.startedAt = new Date(startedAt).toISOString();
+        // A step resumed mid-way keeps its first start: the re-check looks for work done since then (e.g. its backup).
+        if (!(wasMidway && attempt === 1 && stepState.startedAt)) stepState.startedAt = new Date(startedAt).toISOString();
         stepState.attempts = (stepState.attempts ?? 0) + 1;
         save();
         audit('run.step', { step: step.id, status: 'started', attempt });

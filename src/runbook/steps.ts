@@ -183,10 +183,13 @@ export async function recheckStep(step: Step, c: StepContext): Promise<StepOutco
   if (step.type === 'backup') {
     const startedAt = c.stepState.startedAt ?? '';
     const done = listBackups(c.ctx.settings).find((backup) => backup.label === backupLabel(step, c) && backup.createdAt >= startedAt);
-    if (done) {
+    // Killed between the dump and its verification: verify it now rather than trust it.
+    const usable = done && (!step.verify || done.verified?.ok || (await verifyBackup(c.ctx, done.file, {}).then((r) => r.ok, () => false)));
+    if (done && usable) {
       c.state.vars.runBackup = done.file;
-      return { summary: `backup ${done.file} had completed before the interruption (re-checked, not re-run)` };
+      return { summary: `backup ${done.file} had completed before the interruption (re-checked, not re-run)${step.verify && !done.verified?.ok ? ', verified now' : ''}` };
     }
+    if (done) info(c, `the backup taken before the interruption (${done.file}) does not verify: taking a new one`);
   }
   if (step.type === 'command' || step.type === 'restore') {
     const response = await c.ask({ kind: 'confirm', prompt: `"${step.title}" was running when the run stopped. Run it again?` });

@@ -18,6 +18,10 @@ function reached(name) {
 
 const isAuditFile = (file) => typeof file === 'string' && file.endsWith('.jsonl');
 const isOpMarker = (file) => typeof file === 'string' && file.includes(`.jsonl.open${path.sep}`);
+// Backups and runs: a dump renamed from NAME.partial, its sidecar (written to a temp file, then
+// renamed to NAME.meta.json), and a run's state file (runs/ID.json, also written then renamed).
+const isSidecarTemp = (file) => typeof file === 'string' && /\.meta\.json\.\d+\.tmp$/.test(file);
+const isRunState = (file) => typeof file === 'string' && /[\\/]runs[\\/][^\\/]+\.json$/.test(file);
 
 const { openSync, writeSync, fsyncSync, renameSync, writeFileSync, rmSync, linkSync } = fs;
 fs.openSync = function (file, ...rest) {
@@ -44,10 +48,17 @@ fs.fsyncSync = function (fd) {
 };
 fs.renameSync = function (from, to) {
   if (typeof to === 'string' && to.endsWith('.jsonl.head')) reached('audit-head-rename');
+  if (typeof from === 'string' && from.endsWith('.partial')) reached('backup-rename');
+  if (typeof to === 'string' && to.endsWith('.meta.json')) reached('sidecar-rename');
+  if (isRunState(to)) reached('run-state-rename');
   return renameSync.call(this, from, to);
 };
 fs.writeFileSync = function (file, ...rest) {
   if (isOpMarker(file)) reached('op-marker-write');
+  if (isSidecarTemp(file)) reached('sidecar-write');
+  // Saves of a run's state that name the backup the run took (before each is renamed into place):
+  // #1 right after the dump is catalogued (not yet verified), #2 the backup step saved done.
+  if (typeof file === 'string' && /[\\/]runs[\\/][^\\/]+\.json\.\d+\.tmp$/.test(file) && String(rest[0]).includes('"runBackup"')) reached('run-state-with-backup');
   return writeFileSync.call(this, file, ...rest);
 };
 fs.rmSync = function (file, ...rest) {

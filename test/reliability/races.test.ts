@@ -73,8 +73,13 @@ for (const racers of [2, 3]) {
           );
           const counts = new Map(ledger.rows.map((row) => [row.revision, row.n]));
           for (const id of ids) if (counts.get(id) !== 1) problems.push(`${id} applied ${counts.get(id) ?? 0} times`);
-          const failedRows = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM mutx_ops_ledger WHERE outcome <> 'applied'");
-          if (failedRows.rows[0]!.n > 0) problems.push(`${failedRows.rows[0]!.n} ledger rows are not 'applied'`);
+          // A non-transactional step writes a 'started' marker first; each must be settled by its 'applied' row.
+          const failedRows = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM mutx_ops_ledger WHERE outcome NOT IN ('applied', 'started')");
+          if (failedRows.rows[0]!.n > 0) problems.push(`${failedRows.rows[0]!.n} ledger rows are neither 'applied' nor a 'started' marker`);
+          const unsettled = await db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM mutx_ops_ledger s WHERE s.outcome = 'started' AND NOT EXISTS (SELECT 1 FROM mutx_ops_ledger a WHERE a.revision = s.revision AND a.id > s.id AND a.outcome = 'applied')",
+          );
+          if (unsettled.rows[0]!.n > 0) problems.push(`${unsettled.rows[0]!.n} 'started' marker(s) never settled`);
           const rows = await versionRows(db);
           if (rows.join(',') !== ids.at(-1)) problems.push(`version table [${rows}] instead of [${ids.at(-1)}]`);
           const catalog = await schemaDump(db.url);

@@ -136,8 +136,14 @@ export async function backupDatabase(ctx: CoreContext, options: BackupOptions & 
             file = name;
           });
         } catch (error) {
-          safeEmit(emit, { type: 'failed', operation: 'backup', file, error: oneLine(error) });
-          throw error;
+          // A driver error (e.g. the session terminated while reading the version table) is an
+          // operator-facing failure of this backup, not an internal error.
+          const failure =
+            error instanceof MutxError
+              ? error
+              : new MutxError('backup', `backup of "${ctx.target.database}" failed: ${oneLine(error)}`, { hint: 'nothing was catalogued; check the connection to the database and run it again', cause: error });
+          safeEmit(emit, { type: 'failed', operation: 'backup', file, error: oneLine(failure) });
+          throw failure;
         }
       },
       async () => {

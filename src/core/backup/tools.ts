@@ -159,6 +159,8 @@ export class LineSplitter {
 export class OutputTail {
   readonly last: string[] = [];
   readonly errors: string[] = [];
+  /** What the server said, when the tool relays it ("pg_dump: detail: Error message from server: …"). */
+  serverMessage?: string;
 
   constructor(private readonly keep = 20) {}
 
@@ -167,6 +169,8 @@ export class OutputTail {
     this.last.push(line);
     if (this.last.length > this.keep) this.last.shift();
     if (/\b(error|ERROR|FATAL|PANIC):/.test(line) && this.errors.length < 10) this.errors.push(line);
+    const relayed = /^\S+: detail: Error message from server: (.+)$/.exec(line);
+    if (relayed && this.serverMessage === undefined) this.serverMessage = relayed[1]!.trim();
   }
 }
 
@@ -249,12 +253,16 @@ const CHATTER = /^(pg_dump|pg_restore): (dumping|processing|reading|saving|creat
 /** One line saying why a tool failed, without its progress chatter; never contains a password. */
 export function describeFailure(name: PgTool, outcome: ToolOutcome): string {
   const pick = outcome.tail.errors[0] ?? [...outcome.tail.last].reverse().find((line) => !CHATTER.test(line));
-  const detail = pick
+  let detail = pick
     ?.replace(new RegExp(`^${name}: (error|warning|detail|hint): `), '')
     .replace(/^psql:[^:]*:\d+: /, '')
     .replace(/\s+/g, ' ')
     .trim()
     .slice(0, 400);
+  // "PQgetCopyData() failed." alone does not say why: add the server's words (e.g. the connection
+  // was terminated, or the server closed it).
+  const server = outcome.tail.serverMessage?.replace(/\s+/g, ' ').slice(0, 200);
+  if (detail && server && !detail.includes(server)) detail = `${detail} (server: ${server})`;
   let text: string;
   if (outcome.spawnError) text = `${name} could not be started: ${outcome.spawnError}`;
   else if (outcome.signal) text = `${name} was killed by ${outcome.signal}${detail ? ` (${detail})` : ''}`;
