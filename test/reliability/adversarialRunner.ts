@@ -108,7 +108,9 @@ async function runChecked(h: Harness, db: TestDatabase, args: string[], options:
   const stderr = String(result.stderr ?? '');
   const errorLine = stderr.split('\n').find((l) => l.startsWith('mutx-ops: ')) ?? stderr;
   if (!options.expect.test(stderr)) problems.push(`error does not match ${options.expect}: ${JSON.stringify(stderr.slice(0, 240))}`);
-  if (options.mustName && !options.mustName.some((name) => stderr.includes(name))) problems.push(`error does not name the file (${options.mustName.map((n) => path.basename(n)).join(' or ')})`);
+  // A control character in a file name is printed escaped (\n), never raw: look for that form too.
+  const escaped = (name: string) => name.replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+  if (options.mustName && !options.mustName.some((name) => stderr.includes(name) || stderr.includes(escaped(name)))) problems.push(`error does not name the file (${options.mustName.map((n) => path.basename(n)).join(' or ')})`);
   if (String(result.stdout ?? '').trim()) problems.push(`wrote to stdout: ${JSON.stringify(String(result.stdout).slice(0, 120))}`);
   const after = await snapshot(h, db);
   problems.push(...compareDatabase(before, after), ...compareAudit(h, before, after, options.phase, errorLine));

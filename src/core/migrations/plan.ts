@@ -130,6 +130,10 @@ export function planDowngrade(graph: RevisionGraph, versionRows: string[], targe
     }
     toRemove = [];
     const simulated = new Set(applied);
+    // More steps than applied revisions is the clearer message, whatever the branches on the way.
+    if (Number(relative[2]) > applied.size) {
+      throw new MutxError('revision', `downgrade ${target}: only ${applied.size} revision(s) are applied`, { hint: 'use `downgrade base`, or a smaller number' });
+    }
     for (let i = 0; i < Number(relative[2]); i++) {
       const heads = graph.headsOf(simulated);
       if (heads.length === 0) {
