@@ -57,7 +57,8 @@ const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const OUT_FILE = path.join(BENCH_DIR, 'out', 'results.json');
 /** Known benches first, in this order; any other bench/<name>.ts follows alphabetically. */
 const KNOWN = ['migrations', 'backup', 'logs', 'start'];
-const NOT_BENCHES = new Set(['run']);
+/** Helpers beside the benches, not benches. */
+const NOT_BENCHES = new Set(['run', 'pty', 'standalone']);
 
 const exportName = (name: string) => `bench${name.replace(/(^|[-_.])([a-z0-9])/gi, (_, _sep: string, c: string) => c.toUpperCase())}`;
 

@@ -17,11 +17,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { loadProjectSettings } from '../src/core/config';
 import { initLocalCluster } from '../src/core/localCluster';
 import { destroySandbox } from '../src/core/sandbox';
 import { formatTable } from './migrations';
+import { runStandalone } from './standalone';
 
 export interface BenchSandboxOptions {
   quick?: boolean;
@@ -184,27 +185,4 @@ export async function benchSandbox(opts: BenchSandboxOptions = {}): Promise<Benc
   return { rows, baselineSeconds, startSeconds, resetSeconds, stopSeconds, warmStartSeconds };
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  return entry !== undefined && import.meta.url === pathToFileURL(path.resolve(entry)).href;
-}
-
-if (isMain()) {
-  const args = process.argv.slice(2);
-  const roundsAt = args.indexOf('--rounds');
-  const rounds = roundsAt === -1 ? undefined : Number(args[roundsAt + 1]);
-  if (rounds !== undefined && (!Number.isInteger(rounds) || rounds < 1)) {
-    process.stderr.write('--rounds needs a positive integer\n');
-    process.exit(2);
-  }
-  benchSandbox({ quick: args.includes('--quick'), rounds }).then(
-    () => {
-      // Benchmarks report, they do not gate: a missed goal shows as FAIL in the table.
-      process.exitCode = 0;
-    },
-    (error: unknown) => {
-      process.stderr.write(`bench sandbox failed: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runStandalone(import.meta.url, 'sandbox', benchSandbox);

@@ -17,17 +17,19 @@
  * sandbox is destroyed before the next round. Medians of N rounds (3 with --quick, else 5); the
  * order of the three rotates each round. Goal: ≤ 3 s. The copy builds its own dist.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { loadProjectSettings, PROJECT_FILE, type ProjectSettings } from '../src/core/config';
 import { initLocalCluster } from '../src/core/localCluster';
 import { destroySandbox, sandboxStatus } from '../src/core/sandbox';
 import { formatTable } from './migrations';
+import { runStandalone } from './standalone';
+import { Pty, stripAnsi } from './pty';
 
 export interface BenchStartOptions {
   quick?: boolean;
@@ -53,8 +55,6 @@ const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GOAL_SECONDS = 3;
 const HOME_TIMEOUT_MS = 60_000;
 
-// eslint-disable-next-line no-control-regex
-const stripAnsi = (text: string) => text.replace(/\u001B\[[0-9;?<>=]*[ -/]*[@-~]|\u001B[()][0-9A-B]|\u001B[=>78]/g, '');
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -63,56 +63,6 @@ const median = (values: number[]) => {
 
 function check(condition: unknown, what: string): asserts condition {
   if (!condition) throw new Error(`bench start: ${what}`);
-}
-
-/** A command in a pseudo-terminal (`script`), its output collected. */
-class Pty {
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  output = '';
-  private waiters: (() => void)[] = [];
-
-  constructor(command: string, cwd: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn('script', ['-qfec', `stty cols 100 rows 30; exec ${command}`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-    const collect = (chunk: Buffer) => {
-      this.output += chunk.toString('utf8');
-      for (const wake of this.waiters.splice(0)) wake();
-    };
-    this.child.stdout!.on('data', collect);
-    this.child.stderr!.on('data', collect);
-  }
-
-  /** Resolves with performance.now() when the (ANSI-stripped) output matches. */
-  async waitFor(expected: RegExp, timeoutMs: number): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (!expected.test(stripAnsi(this.output))) {
-      if (this.child.exitCode !== null) throw new Error(`exited (${this.child.exitCode}) before showing ${expected}; output:\n${stripAnsi(this.output).slice(-2000)}`);
-      if (Date.now() > deadline) throw new Error(`never showed ${expected} within ${timeoutMs} ms; output:\n${stripAnsi(this.output).slice(-2000)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return performance.now();
-  }
-
-  write(keys: string): void {
-    this.child.stdin!.write(keys);
-  }
-
-  /** Exit code, or undefined if it had to be killed after timeoutMs. */
-  async exit(timeoutMs: number): Promise<number | null | undefined> {
-    const timer = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref());
-    const code = await Promise.race([this.exited, timer]);
-    if (code !== undefined || this.child.exitCode !== null) return code ?? this.child.exitCode;
-    this.child.kill('SIGHUP');
-    await this.exited;
-    return undefined;
-  }
 }
 
 /**
@@ -272,27 +222,4 @@ export async function benchStart(opts: BenchStartOptions = {}): Promise<{ rows: 
   return { rows };
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  return entry !== undefined && import.meta.url === pathToFileURL(path.resolve(entry)).href;
-}
-
-if (isMain()) {
-  const args = process.argv.slice(2);
-  const roundsAt = args.indexOf('--rounds');
-  const rounds = roundsAt === -1 ? undefined : Number(args[roundsAt + 1]);
-  if (rounds !== undefined && (!Number.isInteger(rounds) || rounds < 1)) {
-    process.stderr.write('--rounds needs a positive integer\n');
-    process.exit(2);
-  }
-  benchStart({ quick: args.includes('--quick'), rounds }).then(
-    () => {
-      // Benchmarks report, they do not gate: a missed goal shows as FAIL in the table.
-      process.exitCode = 0;
-    },
-    (error: unknown) => {
-      process.stderr.write(`bench start failed: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runStandalone(import.meta.url, 'start', benchStart);

@@ -13,7 +13,7 @@
  *
  * Needs the build (npm run build), PostgreSQL at MUTX_TEST_ADMIN_URL and the repo's runbooks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import { AuditTrail } from '../src/core/audit';
 import { loadProjectSettings } from '../src/core/config';
 import { parseTarget } from '../src/core/connection';
 import { migrate } from '../src/core/migrations/operations';
+import { Pty, sleep, stripAnsi } from './pty';
 import { BIN, createTestDatabase, createTestProject, REPO_ROOT } from '../test/helpers/db';
 
 export interface BenchTuiOptions {
@@ -50,78 +51,6 @@ export interface BenchTuiRow {
 const PAGE = 4096;
 const TICKS = 100; // USER_HZ on Linux
 
-/** A process in a pseudo-terminal (util-linux `script`), 100×30, output collected. */
-class Pty {
-  readonly child: ChildProcess;
-  output = '';
-  private waiters: (() => void)[] = [];
-
-  constructor(command: string, cwd: string, env: NodeJS.ProcessEnv) {
-    const inner = `stty cols 100 rows 30; exec ${command}`;
-    this.child = spawn('script', ['-qfec', inner, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString('utf8');
-      if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-  }
-
-  /** The app's own process: `script`'s child (exec replaced the shell). */
-  async appPid(): Promise<number> {
-    for (let i = 0; i < 200; i++) {
-      const children = readChildren(this.child.pid!);
-      if (children.length) return children[0]!;
-      await sleep(10);
-    }
-    throw new Error('no child process under script');
-  }
-
-  async waitFor(text: string, timeoutMs = 20_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (!stripAnsi(this.output).includes(text)) {
-      if (Date.now() > deadline) throw new Error(`never saw "${text}"; last output:\n${stripAnsi(this.output).slice(-2000)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return performance.now();
-  }
-
-  write(keys: string): void {
-    this.child.stdin!.write(keys);
-  }
-
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const done = new Promise((resolve) => this.child.once('exit', resolve));
-    for (const pid of readChildren(this.child.pid!)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    this.child.kill('SIGKILL');
-    await done;
-  }
-}
-
-function readChildren(pid: number): number[] {
-  try {
-    return fs
-      .readdirSync(`/proc/${pid}/task`)
-      .flatMap((task) => fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/))
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
 function cpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -133,9 +62,6 @@ function rssMB(pid: number): number {
   return (Number(statm[1]) * PAGE) / (1024 * 1024);
 }
 
-// eslint-disable-next-line no-control-regex
-const stripAnsi = (text: string) => text.replace(/\u001B\[[0-9;?<>=]*[ -/]*[@-~]|\u001B[()][0-9A-B]|\u001B[=>78]/g, '');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function benchTui(opts: BenchTuiOptions = {}): Promise<{ rows: BenchTuiRow[] }> {
@@ -166,7 +92,7 @@ export async function benchTui(opts: BenchTuiOptions = {}): Promise<{ rows: Benc
     for (let i = 0; i < rounds; i++) {
       const t0 = performance.now();
       const floor = new Pty(`node -e 0`, project.dir, env);
-      await new Promise((resolve) => floor.child.once('exit', resolve));
+      await floor.exited;
       floors.push((performance.now() - t0) / 1000);
       const t1 = performance.now();
       const app = new Pty(`node ${BIN}`, project.dir, { ...env, MUTX_OPS_TRACE_STARTUP: traceFile });

@@ -65,6 +65,18 @@ describe('drill 4: the backup fails on a full disk', () => {
     expect(fs.readdirSync(drills.settings.backupsPath).filter((name) => name.endsWith('.partial'))).toEqual([]);
   });
 
+  it('mode corrupt: the file damaged on disk fails verification, a retry takes a good one', async () => {
+    const base = fs.readFileSync(`${drills.project.dir}/runbooks/drills/backup-fails.yaml`, 'utf8');
+    fs.writeFileSync(`${drills.project.dir}/runbooks/drills/backup-corrupt.yaml`, base.replace('name: backup-fails', 'name: backup-corrupt').replace('mode: disk-full', 'mode: corrupt'));
+    const { exitCode, debrief, all } = await drills.drill(['backup-corrupt', '--yes', '--on-failure', 'retry']);
+    expect(exitCode, JSON.stringify(debrief.criteria)).toBe(0);
+    expect(all).toMatch(/failed verification: .*checksum/i);
+    expect(criterion(debrief, 'backup-first').ok).toBe(true);
+    // The corrupted file stays catalogued as failing verification; the upgrade used the retry's.
+    const ofDrill = listBackups(drills.settings).filter((b) => b.database === 'mutx_drill_backup_corrupt');
+    expect(ofDrill.map((b) => b.verified?.ok).sort()).toEqual([false, true]);
+  });
+
   it('giving up on the backup does not pass, and nothing was migrated', async () => {
     const { exitCode, debrief } = await drills.drill(['backup-fails', '--yes']);
     expect(exitCode).toBe(3);

@@ -387,4 +387,3 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
   }
 }
 
-export { releaseOwnSandbox };

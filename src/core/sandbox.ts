@@ -910,6 +910,14 @@ export function releaseSandboxSync(settings: Pick<ProjectSettings, 'statePath'>)
   }
 }
 
+/** Under the sandbox lock: the running sandbox's state and port, starting it first if it is not running. */
+async function runningOrStarted(settings: ProjectSettings, paths: SandboxPaths, options: StartSandboxOptions): Promise<{ state: StateFile; port: number; started: boolean; created: boolean }> {
+  const seen = await inspect(paths);
+  if (seen.state === 'running' && seen.stored && seen.pidFile) return { state: { ...seen.stored }, port: seen.pidFile.port, started: false, created: false };
+  const result = await startLocked(settings, paths, options);
+  return { state: result.state, port: result.port, started: true, created: result.created };
+}
+
 /**
  * Puts `mutx` back to its starting point (fast: DROP … WITH (FORCE) and CREATE … TEMPLATE).
  * Starts the sandbox first if it is not running; a new `revision` builds (once) a template for it.
@@ -918,22 +926,10 @@ export async function resetSandbox(settings: ProjectSettings, options: ResetSand
   const started = Date.now();
   const paths = sandboxPaths(settings);
   return withSandboxLock(paths, async () => {
-    const seen = await inspect(paths);
-    let state: StateFile;
-    let port: number;
-    let wasStarted = false;
-    if (seen.state === 'running' && seen.stored && seen.pidFile) {
-      state = { ...seen.stored };
-      port = seen.pidFile.port;
-    } else {
-      const result = await startLocked(settings, paths, options);
-      state = result.state;
-      port = result.port;
-      wasStarted = true;
-      if (result.created) {
-        const current = state.current ? state.templates[state.current] : undefined;
-        return { url: result.url, port, startingRevisions: current?.revisions ?? [], seeded: true, started: true, durationMs: Date.now() - started };
-      }
+    const { state, port, started: wasStarted, created } = await runningOrStarted(settings, paths, options);
+    if (created) {
+      const current = state.current ? state.templates[state.current] : undefined;
+      return { url: urlFor(port), port, startingRevisions: current?.revisions ?? [], seeded: true, started: true, durationMs: Date.now() - started };
     }
     const spec = options.revision ?? (state.current ? state.templates[state.current]?.spec : undefined) ?? DEFAULT_SPEC;
     const { seeded } = await recreateDatabase(settings, port, state, spec, options);
@@ -967,28 +963,16 @@ export const DRILL_DATABASE_PREFIX = 'mutx_drill_';
  * A fresh database in the sandbox at a starting revision with the seed rows (for a drill),
  * cloned from the same templates as `mutx`. Starts the sandbox if needed.
  */
-export async function createSandboxDatabase(settings: ProjectSettings, database: string, options: ResetSandboxOptions = {}): Promise<{ url: string; revisions: string[]; startedSandbox: boolean }> {
+export async function createSandboxDatabase(settings: ProjectSettings, database: string, options: ResetSandboxOptions = {}): Promise<{ url: string; revisions: string[] }> {
   if (!database.startsWith(DRILL_DATABASE_PREFIX) || !/^[a-z0-9_]{1,63}$/.test(database)) {
     throw new MutxError('internal', `sandbox database name "${database.slice(0, 70)}" must start with ${DRILL_DATABASE_PREFIX}`);
   }
   const paths = sandboxPaths(settings);
   return withSandboxLock(paths, async () => {
-    const seen = await inspect(paths);
-    let state: StateFile;
-    let port: number;
-    let startedSandbox = false;
-    if (seen.state === 'running' && seen.stored && seen.pidFile) {
-      state = { ...seen.stored };
-      port = seen.pidFile.port;
-    } else {
-      const result = await startLocked(settings, paths, options);
-      state = result.state;
-      port = result.port;
-      startedSandbox = true;
-    }
+    const { state, port } = await runningOrStarted(settings, paths, options);
     const { revisions } = await recreateDatabase(settings, port, state, options.revision ?? DEFAULT_SPEC, options, database);
     writeState(paths, state);
-    return { url: urlFor(port, database), revisions, startedSandbox };
+    return { url: urlFor(port, database), revisions };
   });
 }
 

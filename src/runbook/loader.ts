@@ -31,25 +31,35 @@ export function loadRunbookFile(file: string): LoadedRunbook {
   return { runbook, file, checksum: crypto.createHash('sha256').update(buffer).digest('hex') };
 }
 
-/** Every *.yaml in the folder (not subfolders: drills live in runbooks/drills). Bad files are returned as errors, not thrown. */
-export function loadRunbooks(dir: string): { runbooks: LoadedRunbook[]; errors: MutxError[] } {
+/**
+ * Loads every *.yaml directly in `dir` with `load`; a file that fails with a MutxError is
+ * returned as an error, not thrown. Undefined when the folder cannot be read.
+ */
+export function loadYamlFolder<T>(dir: string, load: (file: string) => T): { loaded: T[]; errors: MutxError[] } | undefined {
   let names: string[];
   try {
     names = fs.readdirSync(dir).filter((name) => /\.ya?ml$/.test(name)).sort();
   } catch {
-    return { runbooks: [], errors: [new MutxError('config', `runbooks folder ${dir} cannot be read`, { hint: 'set runbooks_dir in mutx-ops.yaml' })] };
+    return undefined;
   }
-  const runbooks: LoadedRunbook[] = [];
+  const loaded: T[] = [];
   const errors: MutxError[] = [];
   for (const name of names) {
     try {
-      runbooks.push(loadRunbookFile(path.join(dir, name)));
+      loaded.push(load(path.join(dir, name)));
     } catch (error) {
       if (error instanceof MutxError) errors.push(error);
       else throw error;
     }
   }
-  return { runbooks, errors };
+  return { loaded, errors };
+}
+
+/** Every *.yaml in the folder (not subfolders: drills live in runbooks/drills). Bad files are returned as errors, not thrown. */
+export function loadRunbooks(dir: string): { runbooks: LoadedRunbook[]; errors: MutxError[] } {
+  const result = loadYamlFolder(dir, loadRunbookFile);
+  if (!result) return { runbooks: [], errors: [new MutxError('config', `runbooks folder ${dir} cannot be read`, { hint: 'set runbooks_dir in mutx-ops.yaml' })] };
+  return { runbooks: result.loaded, errors: result.errors };
 }
 
 /** A runbook by name (or by path when it contains a slash or ends in .yaml). */

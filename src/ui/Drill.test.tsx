@@ -10,7 +10,8 @@ import { cleanup } from 'ink-testing-library';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, createTestProject, type TestDatabase, type TestProject } from '../../test/helpers/db';
 import { destroySandbox, sandboxStatus } from '../core/sandbox';
-import { appServices, releaseOwnSandbox } from '../cli/tui';
+import { releaseOwnSandbox } from '../cli/appTarget';
+import { appServices } from '../cli/tui';
 import { KEY, press, realServices, renderApp, type, waitForFrame, writeRunbook } from './testing/harness';
 
 let project: TestProject;

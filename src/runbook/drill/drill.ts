@@ -12,10 +12,10 @@ import type { Operator } from '../../core/identity';
 import { findLockHolder } from '../../core/migrations/lock';
 import { loadGraph, migrate, versionNames, type CoreContext } from '../../core/migrations/operations';
 import { readPartialMigrations, readVersionRows } from '../../core/migrations/versionTable';
-import { DRILL_DATABASE_PREFIX, createSandboxDatabase, type SandboxProgress } from '../../core/sandbox';
+import { DRILL_DATABASE_PREFIX, createSandboxDatabase, sandboxUrl, type SandboxProgress } from '../../core/sandbox';
 import { parseYamlText } from '../../core/yamlFile';
 import type { RunResult } from '../engine';
-import { findRunbook, type LoadedRunbook } from '../loader';
+import { findRunbook, loadYamlFolder, type LoadedRunbook } from '../loader';
 import { RUNBOOK_NAME } from '../schema';
 import { loadRunState } from '../state';
 import { AppSimulator, BlockingSession, backupFaultHooks, writeInjectedMigration } from './faults';
@@ -43,26 +43,10 @@ export function loadScenarioFile(file: string): LoadedScenario {
   return { scenario, file };
 }
 
-/** Every scenario in runbooks/drills; bad files come back as errors, not thrown. */
+/** Every scenario in runbooks/drills (none when the folder is absent); bad files come back as errors, not thrown. */
 export function loadScenarios(settings: ProjectSettings): { scenarios: LoadedScenario[]; errors: MutxError[] } {
-  const dir = drillsDir(settings);
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(dir).filter((name) => /\.ya?ml$/.test(name)).sort();
-  } catch {
-    return { scenarios: [], errors: [] };
-  }
-  const scenarios: LoadedScenario[] = [];
-  const errors: MutxError[] = [];
-  for (const name of names) {
-    try {
-      scenarios.push(loadScenarioFile(path.join(dir, name)));
-    } catch (error) {
-      if (error instanceof MutxError) errors.push(error);
-      else throw error;
-    }
-  }
-  return { scenarios, errors };
+  const result = loadYamlFolder(drillsDir(settings), loadScenarioFile);
+  return { scenarios: result?.loaded ?? [], errors: result?.errors ?? [] };
 }
 
 export function findScenario(settings: ProjectSettings, name: string): LoadedScenario {
@@ -92,7 +76,6 @@ export interface DrillState {
   faultNotes: { at: string; what: string }[];
   blockerPid?: number;
   runIds: string[];
-  notes: string[];
   finishedAt?: string;
   debrief?: Debrief;
 }
@@ -263,7 +246,6 @@ export async function prepareDrill(options: PrepareDrillOptions): Promise<DrillS
     startedAt: new Date().toISOString(),
     faultNotes: [],
     runIds: [],
-    notes: [],
   };
   const save = () => writeFileAtomic(statePathOf(workspace), `${JSON.stringify(state, null, 2)}\n`);
   const noteFault = (what: string) => {
@@ -384,7 +366,6 @@ function simulatedApp(scenario: Scenario, settings: ProjectSettings, target: Tar
 }
 
 async function sandboxTarget(settings: ProjectSettings, database: string): Promise<Target | undefined> {
-  const { sandboxUrl } = await import('../../core/sandbox');
   const url = await sandboxUrl(settings);
   return url ? withDatabase(parseTarget({ url, sslMode: 'disable' }), database) : undefined;
 }
@@ -474,15 +455,15 @@ async function evaluateDrill(
     });
   }
 
-  const passed = criteria.every((c) => c.ok !== false) && state.runIds.length > 0;
   if (state.runIds.length === 0) add('practised', 'the runbook was run', false, 'no run was recorded in this drill');
+  const passed = criteria.every((c) => c.ok !== false);
   const firstSymptom = records.find((r) => (r.action === 'run.step' && (r.details as { status?: string }).status === 'failed') || (r.phase === 'end' && r.outcome !== 'ok' && r.action !== 'run'));
   const lastRunEnd = [...records].reverse().find((r) => r.action === 'run' && r.phase === 'end');
   return {
     drillId: state.id,
     scenario: scenario.name,
     title: scenario.title,
-    passed: passed && criteria.every((c) => c.ok !== false),
+    passed,
     criteria,
     timeline: timelineOf(records, state),
     firstSymptomAt: firstSymptom?.ts,

@@ -17,7 +17,6 @@ export class AppSimulator {
   private client?: pg.Client;
   private ticking = false;
   errorLines = 0;
-  lines = 0;
 
   constructor(
     private readonly options: {
@@ -52,7 +51,6 @@ export class AppSimulator {
         for (let i = 0; i < count; i++) lines.push(`${now} ${this.options.errorLine}`);
         this.errorLines += count;
       }
-      this.lines += lines.length;
       fs.appendFileSync(this.options.logFile, `${lines.join('\n')}\n`);
     } catch {
       // The database is being restored or restarted: an application would log that too.
