@@ -109,7 +109,8 @@ async function removeProject(dir: string): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-async function baselineOnce(): Promise<number> {
+/** The baseline: raw initdb + pg_ctl start of a fresh cluster (as the postgres OS user when root). */
+export async function baselineOnce(): Promise<number> {
   const started = performance.now();
   const cluster = await initLocalCluster();
   const seconds = (performance.now() - started) / 1000;

@@ -25,9 +25,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { loadProjectSettings, PROJECT_FILE, type ProjectSettings } from '../src/core/config';
-import { initLocalCluster } from '../src/core/localCluster';
 import { destroySandbox, sandboxStatus } from '../src/core/sandbox';
 import { formatTable } from './migrations';
+import { baselineOnce } from './sandbox';
 import { runStandalone } from './standalone';
 import { Pty, stripAnsi } from './pty';
 
@@ -101,14 +101,6 @@ function cleanEnvironment(prefsDir: string): NodeJS.ProcessEnv {
     env[key] = value;
   }
   return { ...env, TERM: 'xterm-256color', MUTX_OPERATOR: 'bench', MUTX_OPS_PREFS_DIR: prefsDir, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
-}
-
-async function baselineOnce(): Promise<number> {
-  const started = performance.now();
-  const cluster = await initLocalCluster();
-  const seconds = (performance.now() - started) / 1000;
-  await cluster.destroy();
-  return seconds;
 }
 
 interface AppRun {
