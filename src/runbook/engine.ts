@@ -6,7 +6,7 @@ import type { FailureOffer, Step } from './schema';
 import type { InputProvider, InputRequest, InputResponse, RunEvent, RunOutcome, StepSummary } from './events';
 import type { LoadedRunbook } from './loader';
 import { newRunId, saveRunState, type RunState, type StepState } from './state';
-import { isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps';
+import { isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
 
 export interface RunOptions {
   loaded: LoadedRunbook;

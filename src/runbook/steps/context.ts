@@ -1,0 +1,114 @@
+import type pg from 'pg';
+import { latestVerifiedBackup, listBackups } from '../../core/backup';
+import type { EnvironmentSettings } from '../../core/config';
+import { redactSecrets } from '../../core/connection';
+import { MutxError } from '../../core/errors';
+import { openClient, versionNames, type CoreContext } from '../../core/migrations/operations';
+import { readVersionRows } from '../../core/migrations/versionTable';
+import type { InputRequest, InputResponse, RunEvent } from '../events';
+import type { Step } from '../schema';
+import type { RunState, StepState } from '../state';
+
+export interface StepContext {
+  /** The runbook's steps (state.steps holds their status by index). */
+  steps: Step[];
+  ctx: CoreContext;
+  environment?: EnvironmentSettings;
+  state: RunState;
+  stepState: StepState & { resolvedTarget?: string };
+  signal: AbortSignal;
+  emit: (event: RunEvent) => void;
+  ask: (request: InputRequest) => Promise<InputResponse>;
+  save: () => void;
+}
+
+export type StepOutcome = { summary: string; skipped?: undefined } | { skipped: string; summary?: undefined };
+
+export type StepOf<T extends Step['type']> = Extract<Step, { type: T }>;
+
+/** One step type: how it runs, what it will do (shown before it starts), how a resumed run re-checks it. */
+export interface StepHandler<T extends Step['type']> {
+  run(step: StepOf<T>, c: StepContext): Promise<StepOutcome>;
+  preview?(step: StepOf<T>, c: StepContext): Promise<string[]> | string[];
+  /** After an interruption mid-step: an outcome when the step turns out to be done, undefined to run it again. */
+  recheck?(step: StepOf<T>, c: StepContext): Promise<StepOutcome | undefined>;
+}
+
+/** Steps that can lose data: typed confirmation on a protected environment. */
+export function isDestructive(step: Step): boolean {
+  if (step.destructive !== undefined) return step.destructive;
+  if (step.type === 'restore') return true;
+  if (step.type === 'migrate') return step.action !== 'upgrade';
+  if (step.type === 'reconcile') return true;
+  return false;
+}
+
+export const info = (c: StepContext, line: string) => c.emit({ type: 'output', stepId: c.stepState.id, line, stream: 'info' });
+
+export async function withClient<T>(c: StepContext, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await openClient(c.ctx);
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export async function currentRows(c: StepContext): Promise<string[]> {
+  return withClient(c, (client) => readVersionRows(client, versionNames(c.ctx.settings)));
+}
+
+export function commandFor(c: StepContext, ref: string): string[] | undefined {
+  return c.environment?.commands[ref];
+}
+
+export function showCommand(argv: string[]): string {
+  return redactSecrets(argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`)).join(' '));
+}
+
+/** Where a step acts, for its preview line. */
+export function targetDescription(c: StepContext): string {
+  return `on ${c.ctx.target.redacted}${c.ctx.target.environment ? ` (${c.ctx.target.environment}${c.ctx.target.protected ? ', PROTECTED' : ''})` : ''}`;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = parsed.username ? '***' : '';
+    parsed.password = '';
+    parsed.search = parsed.search ? '?…' : '';
+    return parsed.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** A protected environment makes destructive steps wait for the database name typed exactly. */
+export async function confirmDestructive(step: Step, c: StepContext, what: string[]): Promise<void> {
+  if (!c.ctx.target.protected || !isDestructive(step)) return;
+  const expected = c.ctx.target.database;
+  const response = await c.ask({ kind: 'typed-confirmation', prompt: `${step.title} on protected environment ${c.ctx.target.environment ?? ''}: type the database name to go ahead`, expected, detail: what });
+  if (response.kind !== 'typed-confirmation' || response.text !== expected) {
+    throw new MutxError('usage', `typed "${response.kind === 'typed-confirmation' ? response.text.slice(0, 40) : ''}" instead of "${expected}": nothing was done`, { hint: 'retry and type the database name exactly' });
+  }
+}
+
+/**
+ * A protected target, or a run whose own backup step did not produce a verified backup (it
+ * failed, or was skipped), changes nothing until a verified backup younger than the limit exists.
+ */
+export function requireFreshBackup(c: StepContext): void {
+  const missedBackup = c.steps.find((step, index) => step.type === 'backup' && step.verify && ['failed', 'skipped'].includes(c.state.steps[index]?.status ?? ''));
+  if (!c.ctx.target.protected && !missedBackup) return;
+  const maxAge = c.environment?.backup_max_age_minutes ?? 60;
+  const backup = latestVerifiedBackup(c.ctx.settings, c.ctx.target, maxAge);
+  if (!backup) {
+    const why = missedBackup ? `this run's backup step "${missedBackup.title}" produced no verified backup` : 'refusing to change a protected environment';
+    throw new MutxError('runbook', `no verified backup of ${c.ctx.target.database} younger than ${maxAge} min: ${why}`, { hint: 'take one (`mutx-ops backup`, or retry the backup step) and retry this step' });
+  }
+}
+
+/** The newest verified backup of this database taken before the run began: the state to go back to. */
+export function backupBeforeRun(c: StepContext) {
+  return listBackups(c.ctx.settings, { database: c.ctx.target.database }).find((backup) => backup.verified?.ok && backup.createdAt < c.state.startedAt);
+}

@@ -1,0 +1,33 @@
+import { listBackups } from '../../core/backup';
+import { describeHolder, findLockHolder } from '../../core/migrations/lock';
+import { describePartial, loadGraph, versionNames } from '../../core/migrations/operations';
+import { readPartialMigrations } from '../../core/migrations/versionTable';
+import { currentRows, info, withClient, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
+
+async function runInspect(step: StepOf<'inspect'>, c: StepContext): Promise<StepOutcome> {
+  const graph = loadGraph(c.ctx.settings);
+  const rows = await currentRows(c);
+  const applied = graph.ancestorsOrSelf(rows.filter((id) => graph.has(id)));
+  if (step.show === 'current' || step.show === 'history') {
+    const unknown = rows.filter((id) => !graph.has(id));
+    info(c, `current: ${rows.join(', ') || 'base'}${unknown.length ? ` — ${unknown.join(', ')} unknown to the migration files` : ''}; head: ${graph.heads().join(', ')}`);
+    const partial = await withClient(c, (client) => readPartialMigrations(client, versionNames(c.ctx.settings)));
+    for (const p of partial) info(c, `HALF-APPLIED: ${describePartial(p)}${p.error ? ` — ${p.error.slice(0, 160)}` : ''}: reconcile before any rollback`);
+  }
+  if (step.show === 'history') {
+    for (const id of [...graph.order].reverse().slice(0, 15)) {
+      const file = graph.get(id);
+      info(c, `${applied.has(id) ? '●' : '○'} ${id} ${file.message}${rows.includes(id) ? ' (current)' : ''}${file.headers.created ? ` — ${file.headers.created}` : ''}`);
+    }
+  }
+  if (step.show === 'backups') {
+    for (const backup of listBackups(c.ctx.settings).slice(0, 10)) info(c, `${backup.createdAt} ${backup.file} at ${backup.revisions.join(', ') || 'base'}${backup.verified?.ok ? ' verified' : ''}`);
+  }
+  if (step.show === 'lock') {
+    const holder = await withClient(c, (client) => findLockHolder(client, versionNames(c.ctx.settings)));
+    info(c, holder ? `migration lock held by ${describeHolder(holder)}` : 'migration lock free');
+  }
+  return { summary: `at ${rows.join(', ') || 'base'}` };
+}
+
+export const inspectStep: StepHandler<'inspect'> = { run: runInspect };

@@ -1,0 +1,79 @@
+import { MutxError } from '../../core/errors';
+import { loadGraph, migrate, stamp, type CoreContext } from '../../core/migrations/operations';
+import { planDowngrade, planUpgrade } from '../../core/migrations/plan';
+import { confirmDestructive, currentRows, info, requireFreshBackup, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
+
+/** Migrate targets that name run state: `selected` (picked earlier), `start` (revision when the run began). */
+function migrateTarget(step: StepOf<'migrate'>, c: StepContext): string | undefined {
+  if (step.target === 'selected') return c.state.vars.selectedRevision;
+  if (step.target === 'start') {
+    const start = c.state.vars.startRevisions ?? [];
+    return start.length === 0 ? 'base' : start.length === 1 ? start[0] : undefined;
+  }
+  return step.target;
+}
+
+/** Relative targets are fixed when the step first starts, so a resumed step does not move twice. */
+async function absoluteTarget(step: StepOf<'migrate'>, c: StepContext): Promise<{ target: string; from: string[]; to: string[]; count: number } | undefined> {
+  const target = migrateTarget(step, c);
+  if (target === undefined) return undefined;
+  const rows = await currentRows(c);
+  if (step.action === 'stamp') return { target, from: rows, to: [target], count: 0 };
+  const graph = loadGraph(c.ctx.settings);
+  const plan = step.action === 'upgrade' ? planUpgrade(graph, rows, target) : planDowngrade(graph, rows, target);
+  const to = plan.headsAfter;
+  return { target: to.length === 0 ? 'base' : to.length === 1 ? to[0]! : step.action === 'upgrade' ? 'heads' : target, from: rows, to, count: plan.steps.length };
+}
+
+async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<StepOutcome> {
+  const resolved = await absoluteTarget(step, c);
+  if (!resolved) {
+    if (step.target === 'selected' && c.state.vars.selectedBackup) return { skipped: 'a backup was selected: the restore step brings the database to its revision' };
+    throw new MutxError('runbook', `${step.title}: no target revision (target "${step.target}" was not chosen)`, { hint: 'pick a revision in the select step, or pass --target REV' });
+  }
+  c.stepState.resolvedTarget = resolved.target;
+  c.save();
+  if (resolved.count === 0 && step.action !== 'stamp') return { summary: `nothing to do: already at ${resolved.from.join(', ') || 'base'}` };
+  await confirmDestructive(step, c, [`${step.action} ${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'} on ${c.ctx.target.redacted}`]);
+  requireFreshBackup(c);
+  const started = Date.now();
+  const ctx: CoreContext = {
+    ...c.ctx,
+    onEvent: (event) => {
+      if (event.type === 'step-started') c.emit({ type: 'progress', stepId: step.id, progress: { kind: 'migration', index: event.index + 1, total: event.total, revision: event.revision, direction: event.direction, elapsedMs: Date.now() - started } });
+      else if (event.type === 'lock-waiting') c.emit({ type: 'progress', stepId: step.id, progress: { kind: 'lock-wait', holder: event.holder, waitedMs: event.waitedMs } });
+      else if (event.type === 'retry') info(c, `${event.reason}: retry ${event.attempt}/${event.of}`);
+      else if (event.type === 'blocked') info(c, `waiting on locks held by ${event.blockers.map((b) => `pid ${b.pid} (${b.applicationName || '?'}, ${b.state ?? '?'}): ${b.query.slice(0, 60)}`).join('; ')}`);
+      else if (event.type === 'step-finished') info(c, `✔ ${event.direction} ${event.revision} (${event.durationMs} ms)`);
+    },
+  };
+  if (step.action === 'stamp') {
+    const result = await stamp(ctx, resolved.target, { purge: step.purge });
+    return { summary: `stamped ${result.before.join(', ') || 'base'} → ${result.after.join(', ') || 'base'}` };
+  }
+  const result = await migrate(ctx, step.action, resolved.target, { timeoutSeconds: step.timeout_seconds, lockTimeoutSeconds: step.lock_timeout_seconds });
+  return { summary: `${step.action} ${result.headsBefore.join(', ') || 'base'} → ${result.headsAfter.join(', ') || 'base'} (${result.steps.length} revision(s))` };
+}
+
+export const migrateStep: StepHandler<'migrate'> = {
+  run: runMigrateStep,
+  preview: async (step, c) => {
+    const resolved = await absoluteTarget(step, c);
+    const where = targetDescription(c);
+    if (!resolved) return [`${step.action} ${step.target} (target chosen earlier in the run) ${where}`];
+    const timeout = step.timeout_seconds ? ` --timeout ${step.timeout_seconds}` : '';
+    return [
+      `mutx-ops ${step.action} ${step.target}${timeout} ${where}`,
+      step.action === 'stamp' ? `version table ${resolved.from.join(', ') || 'base'} → ${resolved.target} (no SQL runs)` : `${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'}: ${resolved.count} revision(s)`,
+    ];
+  },
+  recheck: async (step, c) => {
+    if (!c.stepState.resolvedTarget) return undefined;
+    const rows = await currentRows(c);
+    const target = c.stepState.resolvedTarget;
+    const reached = step.action === 'stamp' ? rows.join(',') === target : target === 'base' ? rows.length === 0 : rows.length === 1 && rows[0] === target;
+    if (reached) return { summary: `already at ${target}: the interrupted ${step.action} had finished (re-checked, not re-run)` };
+    info(c, `re-checked after interruption: the database is at ${rows.join(', ') || 'base'}, not yet ${target}; running the ${step.action} again to the same target`);
+    return undefined;
+  },
+};
