@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MutxError } from '../src/core/errors';
-import { readMigrationDir } from '../src/core/migrations/file';
+import { readMigrationDir } from '../src/core/migrations/engines/sql/file';
 import { RevisionGraph } from '../src/core/migrations/graph';
 import { createTestDatabase, createTestProject, MUTX_MIGRATIONS, type TestDatabase, type TestProject } from './helpers/db';
 import { writeMigration } from './helpers/migrations';

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MutxError } from '../src/core/errors';
-import { checksumSql, parseMigrationText, readMigrationDir } from '../src/core/migrations/file';
+import { checksumSql, parseMigrationText, readMigrationDir } from '../src/core/migrations/engines/sql/file';
 import { RevisionGraph } from '../src/core/migrations/graph';
 import { planDowngrade, planUpgrade } from '../src/core/migrations/plan';
-import { splitSqlStatements } from '../src/core/migrations/sqlSplit';
+import { splitSqlStatements } from '../src/core/migrations/engines/sql/sqlSplit';
 import { MUTX_MIGRATIONS } from './helpers/db';
 
 const dirs: string[] = [];

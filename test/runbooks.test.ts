@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readMigrationDir } from '../src/core/migrations/file';
+import { readMigrationDir } from '../src/core/migrations/engines/sql/file';
 import { RevisionGraph } from '../src/core/migrations/graph';
 import { loadRunbooks } from '../src/runbook/loader';
 import { createTestDatabase, createTestProject, MUTX_MIGRATIONS, runCli, waitFor, type TestDatabase, type TestProject } from './helpers/db';

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { MutxError, ExitCode } from '../core/errors';
-import { createMerge, createRevision } from '../core/migrations/authoring';
-import type { MigrationEvent } from '../core/migrations/execute';
-import type { MigrationFile } from '../core/migrations/file';
+import { engineFor } from '../core/migrations/engines';
+import type { MigrationEvent } from '../core/migrations/events';
 import type { RevisionGraph } from '../core/migrations/graph';
+import type { Revision } from '../core/migrations/revision';
 import { describePartial, loadGraph, migrate, reconcile, renderPlanSql, stamp, status, type MigrateOptions } from '../core/migrations/operations';
 import { describeHolder } from '../core/migrations/lock';
 import { coreContextFrom, settingsFrom, type GlobalOptions } from './context';
@@ -21,7 +21,7 @@ function labels(graph: RevisionGraph, id: string, current: Set<string> = new Set
   return tags.length ? ` (${tags.join(', ')})` : '';
 }
 
-function describeRevision(file: MigrationFile, root: string): string[] {
+function describeRevision(file: Revision, root: string): string[] {
   const lines = [
     `Rev: ${file.revision}`,
     `Parent: ${file.revises.join(', ') || '<base>'}`,
@@ -36,7 +36,7 @@ function describeRevision(file: MigrationFile, root: string): string[] {
   return lines;
 }
 
-function revisionJson(graph: RevisionGraph, file: MigrationFile) {
+function revisionJson(graph: RevisionGraph, file: Revision) {
   return {
     revision: file.revision,
     revises: file.revises,
@@ -48,7 +48,8 @@ function revisionJson(graph: RevisionGraph, file: MigrationFile) {
     is_head: graph.children.get(file.revision)!.length === 0,
     is_branch_point: graph.children.get(file.revision)!.length > 1,
     is_merge_point: file.revises.length > 1,
-    has_verify: Boolean(file.verify),
+    branch_labels: file.branchLabels,
+    depends_on: file.dependsOn,
   };
 }
 
@@ -192,17 +193,13 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
     .action((rev: string) =>
       run(async (globals, out) => {
         const settings = settingsFrom(globals);
-        const graph = loadGraph(settings);
+        const engine = engineFor(settings);
+        const graph = engine.loadGraph();
         const file = graph.get(graph.resolve(rev));
-        out.result({ ...revisionJson(graph, file), upgrade: file.upgrade.sql, downgrade: file.downgrade.sql, verify: file.verify?.sql ?? null }, () => [
+        const sections = engine.sections(file);
+        out.result({ ...revisionJson(graph, file), sections: Object.fromEntries(sections.map((section) => [section.title, section.text])) }, () => [
           ...describeRevision(file, settings.root),
-          '',
-          '-- +upgrade',
-          file.upgrade.sql.trim(),
-          '',
-          '-- +downgrade',
-          file.downgrade.sql.trim(),
-          ...(file.verify ? ['', '-- +verify', file.verify.sql.trim()] : []),
+          ...sections.flatMap((section) => ['', section.title, section.text]),
         ]);
       }),
     );
@@ -299,7 +296,8 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
     .action((opts: { message: string }) =>
       run(async (globals, out) => {
         const settings = settingsFrom(globals);
-        const created = createRevision(loadGraph(settings), settings.migrationsPath, opts.message);
+        const engine = engineFor(settings);
+        const created = await engine.createRevision(engine.loadGraph(), opts.message, {});
         out.result(created, () => `created ${path.relative(process.cwd(), created.file)} (revises ${created.revises.join(', ') || '<base>'})`);
       }),
     );
@@ -312,7 +310,8 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
     .action((revs: string[], opts: { message: string }) =>
       run(async (globals, out) => {
         const settings = settingsFrom(globals);
-        const created = createMerge(loadGraph(settings), settings.migrationsPath, opts.message, revs);
+        const engine = engineFor(settings);
+        const created = await engine.createMerge(engine.loadGraph(), opts.message, revs);
         out.result(created, () => `created ${path.relative(process.cwd(), created.file)} (merges ${created.revises.join(', ')})`);
       }),
     );

@@ -10,7 +10,7 @@ import { parseTarget, quoteIdent, quoteLiteral } from './connection';
 import { MutxError } from './errors';
 import { currentOperator, type Operator } from './identity';
 import { assertServerUser, chownToPostgres, findServerBinaries, freeLoopbackPort, isRoot, runServerTool, ServerToolError, type ServerBinaries } from './localCluster';
-import type { MigrationEvent } from './migrations/execute';
+import type { MigrationEvent } from './migrations/events';
 import type { RevisionGraph } from './migrations/graph';
 import { loadGraph, migrate } from './migrations/operations';
 

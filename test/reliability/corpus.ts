@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseMigrationText } from '../../src/core/migrations/file';
+import { parseMigrationText } from '../../src/core/migrations/engines/sql/file';
 import { Rng } from './support';
 
 export type CorpusFile = string | Buffer | { symlink: string } | { dir: true } | { fifo: true } | { hugeBytes: number };

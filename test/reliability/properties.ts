@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { MutxError } from '../../src/core/errors';
-import { checksumSql, normaliseSql, parseMigrationText, REVISION_ID, type MigrationFile } from '../../src/core/migrations/file';
+import { checksumSql, parseMigrationText, REVISION_ID, type MigrationFile } from '../../src/core/migrations/engines/sql/file';
+import { normaliseText as normaliseSql } from '../../src/core/migrations/revision';
 import { RevisionGraph } from '../../src/core/migrations/graph';
 import { planDowngrade, planUpgrade } from '../../src/core/migrations/plan';
 

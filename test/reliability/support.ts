@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise, type Result } from 'execa';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { readMigrationDir } from '../../src/core/migrations/file';
+import { readMigrationDir, type MigrationFile } from '../../src/core/migrations/engines/sql/file';
 import { RevisionGraph } from '../../src/core/migrations/graph';
-import { splitSqlStatements } from '../../src/core/migrations/sqlSplit';
+import { splitSqlStatements } from '../../src/core/migrations/engines/sql/sqlSplit';
 import { adminQuery, BIN, createTestDatabase, createTestProject, schemaDump, waitFor, type TestDatabase, type TestProject } from '../helpers/db';
 import type { ScenarioRow } from './report';
 
@@ -248,7 +248,7 @@ export function firstDifference(a: string, b: string): string {
 export class ReferenceCatalogs {
   private readonly cache = new Map<string, string>();
   private readonly partialCache = new Map<string, string[]>();
-  readonly graph: RevisionGraph;
+  readonly graph: RevisionGraph<MigrationFile>;
   private readonly project: TestProject;
   private ref?: TestDatabase;
 

@@ -1,25 +1,25 @@
 import { MutxError } from '../errors';
-import type { MigrationFile } from './file';
+import type { Revision } from './revision';
 
 /**
  * The revision graph (Alembic's model): each revision names its parents; a revision with no
  * parent is a base, one with no children is a head; several parents make a merge point and
  * several children a branch point. Built once, validated before anything runs.
  */
-export class RevisionGraph {
-  readonly byId: ReadonlyMap<string, MigrationFile>;
+export class RevisionGraph<R extends Revision = Revision> {
+  readonly byId: ReadonlyMap<string, R>;
   readonly children: ReadonlyMap<string, string[]>;
   /** Parents before children; ties broken by file name, so the order is stable. */
   readonly order: readonly string[];
 
-  private constructor(byId: Map<string, MigrationFile>, children: Map<string, string[]>, order: string[]) {
+  private constructor(byId: Map<string, R>, children: Map<string, string[]>, order: string[]) {
     this.byId = byId;
     this.children = children;
     this.order = order;
   }
 
-  static build(files: MigrationFile[]): RevisionGraph {
-    const byId = new Map<string, MigrationFile>();
+  static build<R extends Revision>(files: R[]): RevisionGraph<R> {
+    const byId = new Map<string, R>();
     for (const file of files) {
       const existing = byId.get(file.revision);
       if (existing) {
@@ -49,7 +49,7 @@ export class RevisionGraph {
     return this.byId.size;
   }
 
-  get(revision: string): MigrationFile {
+  get(revision: string): R {
     const file = this.byId.get(revision);
     if (!file) throw new MutxError('revision', `unknown revision ${revision}`, { hint: 'see `mutx-ops history`' });
     return file;
@@ -104,13 +104,17 @@ export class RevisionGraph {
   }
 
   /**
-   * Finds a revision by full id or unique prefix. An ambiguous prefix is an error that lists
-   * the candidates, as is an unknown one.
+   * Finds a revision by full id, branch label (`label`, `label@head`, `label@ID`) or unique
+   * prefix. An ambiguous prefix is an error that lists the candidates, as is an unknown one.
    */
   resolve(idOrPrefix: string): string {
     // The empty string is a prefix of every id: never a way to name one.
     if (idOrPrefix.trim() === '') throw new MutxError('revision', 'empty revision', { hint: 'name a revision id or a unique prefix; see `mutx-ops history`' });
     if (this.byId.has(idOrPrefix)) return idOrPrefix;
+    const at = idOrPrefix.lastIndexOf('@');
+    if (at > 0) return this.resolveOnBranch(idOrPrefix.slice(0, at), idOrPrefix.slice(at + 1));
+    const labelled = this.order.find((id) => this.get(id).branchLabels.includes(idOrPrefix));
+    if (labelled) return labelled;
     const candidates = this.order.filter((id) => id.startsWith(idOrPrefix));
     if (candidates.length === 1) return candidates[0]!;
     if (candidates.length > 1) {
@@ -120,9 +124,30 @@ export class RevisionGraph {
     }
     throw new MutxError('revision', `unknown revision "${idOrPrefix}"`, { hint: 'see `mutx-ops history` for the revisions that exist' });
   }
+
+  /** The revision carrying branch label `label` (or the revision `label` itself, as Alembic allows). */
+  branchRoot(label: string): string {
+    const labelled = this.order.find((id) => this.get(id).branchLabels.includes(label));
+    if (labelled) return labelled;
+    if (this.byId.has(label)) return label;
+    throw new MutxError('revision', `unknown branch label "${label}"`, { hint: 'see the branch labels in `mutx-ops history -v`' });
+  }
+
+  private resolveOnBranch(label: string, symbol: string): string {
+    const root = this.branchRoot(label);
+    const branch = new Set([...this.ancestorsOrSelf([root]), ...this.descendantsOrSelf([root])]);
+    if (symbol === 'head' || symbol === 'heads') {
+      const heads = this.heads().filter((id) => branch.has(id));
+      if (heads.length === 1 || (symbol === 'heads' && heads.length > 0)) return heads[0]!;
+      throw new MutxError('revision', `${label}@head: the branch has ${heads.length} heads (${heads.join(', ') || 'none'})`, { hint: 'name the revision' });
+    }
+    const id = this.resolve(symbol);
+    if (!branch.has(id)) throw new MutxError('revision', `revision ${id} is not on branch ${label}`, { hint: 'see `mutx-ops history`' });
+    return id;
+  }
 }
 
-function topologicalOrder(files: MigrationFile[], children: Map<string, string[]>): string[] {
+function topologicalOrder(files: Revision[], children: Map<string, string[]>): string[] {
   const byId = new Map(files.map((file) => [file.revision, file]));
   const rank = new Map(files.map((file, index) => [file.revision, index]));
   const pending = new Map(files.map((file) => [file.revision, file.revises.length]));
@@ -149,7 +174,7 @@ function topologicalOrder(files: MigrationFile[], children: Map<string, string[]
   return order;
 }
 
-function findCycle(byId: Map<string, MigrationFile>, placed: Set<string>): string[] {
+function findCycle(byId: Map<string, Revision>, placed: Set<string>): string[] {
   // Every unplaced revision lies on or above a cycle; walk parents until one repeats.
   const start = [...byId.keys()].find((id) => !placed.has(id))!;
   const path: string[] = [];

@@ -5,14 +5,13 @@ import type { FaultHooks } from '../faults';
 import { connect, type Target } from '../connection';
 import { ExitCode, MutxError } from '../errors';
 import type { Operator } from '../identity';
-import { PlanExecutor, type AppliedStep, type MigrationEvent } from './execute';
-import { readMigrationDir } from './file';
-import { RevisionGraph } from './graph';
+import type { ExecutionContext, MigrationEngine, SectionRun } from './engine';
+import { engineFor } from './engines';
+import type { AppliedStep, MigrationEvent } from './events';
+import type { RevisionGraph } from './graph';
 import { acquireMigrationLock, describeHolder, findLockHolder, type LockHolder } from './lock';
-import { appliedSet, planDowngrade, planUpgrade, stampHeads, type Direction, type Plan, type PlanStep } from './plan';
-import { splitSqlStatements } from './sqlSplit';
+import { appliedSet, type Direction, type Plan } from './plan';
 import {
-  createTablesSql,
   ensureTables,
   ledgerInsertSql,
   readLedger,
@@ -20,8 +19,6 @@ import {
   readRecordedChecksums,
   readVersionRows,
   tablesExist,
-  versionTableSql,
-  versionUpdateSql,
   type LedgerRow,
   type PartialMigration,
   type VersionTableNames,
@@ -45,8 +42,35 @@ export function versionNames(settings: ProjectSettings): VersionTableNames {
   return { schema: settings.version_schema, table: settings.version_table };
 }
 
+/** The revisions of the project, read statically by its engine (no database). */
 export function loadGraph(settings: ProjectSettings): RevisionGraph {
-  return RevisionGraph.build(readMigrationDir(settings.migrationsPath));
+  return engineFor(settings).loadGraph();
+}
+
+/** The plan of `direction target` from these version rows, resolved by the project's engine; nothing runs. */
+export async function planMigration(settings: ProjectSettings, direction: Direction, target: string, versionRows: string[]): Promise<Plan> {
+  const engine = engineFor(settings);
+  const prepared = await engine.prepare(engine.loadGraph(), direction, target, versionRows);
+  await prepared.dispose();
+  return prepared.plan;
+}
+
+function executionContext(ctx: CoreContext, client: pg.Client, opId: string, options: { lockTimeoutSeconds?: number; deadline?: number; singleTransaction?: boolean } = {}): ExecutionContext {
+  return {
+    client,
+    settings: ctx.settings,
+    target: ctx.target,
+    operator: ctx.operator,
+    names: versionNames(ctx.settings),
+    lockTimeoutSeconds: options.lockTimeoutSeconds ?? ctx.settings.lock_timeout_seconds,
+    lockRetries: ctx.settings.lock_retries,
+    deadline: options.deadline,
+    singleTransaction: options.singleTransaction,
+    signal: ctx.signal,
+    runId: ctx.runId,
+    auditOpId: opId,
+    onEvent: ctx.onEvent,
+  };
 }
 
 export async function openClient(ctx: Pick<CoreContext, 'target' | 'operator' | 'settings'>): Promise<pg.Client> {
@@ -168,9 +192,11 @@ export interface MigrateResult {
   acceptedChanged: string[];
 }
 
-/** `upgrade`/`downgrade`: lock, check drift, plan, execute, record. */
+/** `upgrade`/`downgrade`: lock, check drift, plan (the engine resolves the target), execute, record. */
 export async function migrate(ctx: CoreContext, direction: Direction, target: string, options: MigrateOptions = {}): Promise<MigrateResult> {
-  const graph = loadGraph(ctx.settings);
+  const engine = engineFor(ctx.settings);
+  engine.warmUp?.();
+  const graph = engine.loadGraph();
   const names = versionNames(ctx.settings);
   const deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : undefined;
   return audited(
@@ -182,16 +208,7 @@ export async function migrate(ctx: CoreContext, direction: Direction, target: st
       const lost = (action: string) => (error: unknown): never => {
         throw connectionFailure(ctx.target, action, error);
       };
-      const lock = await acquireMigrationLock(client, names, {
-        waitSeconds: Math.min(options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, deadline ? Math.max(0, (deadline - Date.now()) / 1000) : Infinity),
-        signal: ctx.signal,
-        onWait: (holder, waitedMs) => ctx.onEvent?.({ type: 'lock-waiting', holder: holder ? describeHolder(holder) : undefined, waitedMs }),
-      }).catch((error) => {
-        if (deadline && Date.now() >= deadline - 50) {
-          throw new MutxError('timeout', `--timeout ${options.timeoutSeconds}s expired while waiting for the migration lock (${(error as Error).message})`);
-        }
-        return lost('acquiring the migration lock')(error);
-      });
+      const lock = await acquireLock(ctx, client, names, options.lockWaitSeconds, deadline, options.timeoutSeconds);
       ctx.onEvent?.({ type: 'lock-acquired' });
       try {
         // Read and plan first: a bad target (or nothing to do) must not create any table.
@@ -200,57 +217,58 @@ export async function migrate(ctx: CoreContext, direction: Direction, target: st
         const partial = await readPartialMigrations(client, names).catch(lost('reading the ledger'));
         if (partial.length > 0) throw partialError(partial);
         const applied = appliedSet(graph, versionRows);
-        const plan = direction === 'upgrade' ? planUpgrade(graph, versionRows, target) : planDowngrade(graph, versionRows, target);
-        const acceptChanged = options.acceptChanged ?? [];
-        // Bad --accept-changed arguments are refused before any table is created.
-        for (const spec of acceptChanged) {
-          const revision = graph.resolve(spec);
-          if (!applied.has(revision)) throw new MutxError('revision', `--accept-changed ${spec}: revision ${revision} is not applied`, { hint: 'only applied revisions carry a recorded checksum' });
-        }
-        if (plan.steps.length > 0 || acceptChanged.length > 0) {
-          await ensureTables(client, names).catch(lost('creating the version and ledger tables'));
-          useClient(client, true);
-        }
-        const exists = await tablesExist(client, names).catch(lost('reading the version table'));
-        let accepted: string[] = [];
-        if (exists.version && exists.ledger) {
-          accepted = await acceptChangedRevisions(client, ctx, graph, applied, names, acceptChanged, opId).catch(lost('recording --accept-changed'));
-          await adoptUnrecorded(client, ctx, graph, applied, names, opId).catch(lost('recording checksums of adopted revisions'));
-          const drift = findDrift(graph, applied, await readRecordedChecksums(client, names).catch(lost('reading the ledger')));
-          if (drift.length > 0) {
-            throw driftError(drift);
-          }
-        }
-        ctx.onEvent?.({ type: 'plan', direction, steps: plan.steps.map((step) => ({ revision: step.migration.revision, message: step.migration.message })) });
-        const executor = new PlanExecutor({
-          client,
-          target: ctx.target,
-          operator: ctx.operator,
-          names,
-          lockTimeoutSeconds: options.lockTimeoutSeconds ?? ctx.settings.lock_timeout_seconds,
-          lockRetries: ctx.settings.lock_retries,
-          deadline,
-          singleTransaction: options.singleTransaction,
-          signal: ctx.signal,
-          runId: ctx.runId,
-          auditOpId: opId,
-          connectTimeoutSeconds: ctx.settings.connect_timeout_seconds,
-          onEvent: ctx.onEvent,
-        });
+        const prepared = await engine.prepare(graph, direction, target, versionRows);
         try {
-          const steps = await executor.run(plan).catch(lost(`${direction} ${target}`));
-          note({ revisions_after: plan.headsAfter, details: { steps: steps.length } });
-          return { direction, target, steps, headsBefore: plan.headsBefore, headsAfter: plan.headsAfter, acceptedChanged: accepted };
-        } catch (error) {
-          const now = await readVersionRows(client, names).catch(() => undefined);
-          note({ revisions_after: now });
-          throw error;
+          const { plan } = prepared;
+          const acceptChanged = options.acceptChanged ?? [];
+          // Bad --accept-changed arguments are refused before any table is created.
+          for (const spec of acceptChanged) {
+            const revision = graph.resolve(spec);
+            if (!applied.has(revision)) throw new MutxError('revision', `--accept-changed ${spec}: revision ${revision} is not applied`, { hint: 'only applied revisions carry a recorded checksum' });
+          }
+          if (plan.steps.length > 0 || acceptChanged.length > 0) {
+            await ensureTables(client, names).catch(lost('creating the version and ledger tables'));
+            useClient(client, true);
+          }
+          const exists = await tablesExist(client, names).catch(lost('reading the version table'));
+          let accepted: string[] = [];
+          if (exists.version && exists.ledger) {
+            accepted = await acceptChangedRevisions(client, ctx, graph, applied, names, acceptChanged, opId).catch(lost('recording --accept-changed'));
+            await adoptUnrecorded(client, ctx, graph, applied, names, opId).catch(lost('recording checksums of adopted revisions'));
+            const drift = findDrift(graph, applied, await readRecordedChecksums(client, names).catch(lost('reading the ledger')));
+            if (drift.length > 0) throw driftError(drift);
+          }
+          ctx.onEvent?.({ type: 'plan', direction, steps: plan.steps.map((step) => ({ revision: step.migration.revision, message: step.migration.message })) });
+          try {
+            const steps = await prepared.execute(executionContext(ctx, client, opId, { ...options, deadline })).catch(lost(`${direction} ${target}`));
+            note({ revisions_after: plan.headsAfter, details: { steps: steps.length } });
+            return { direction, target, steps, headsBefore: plan.headsBefore, headsAfter: plan.headsAfter, acceptedChanged: accepted };
+          } catch (error) {
+            const now = await readVersionRows(client, names).catch(() => undefined);
+            note({ revisions_after: now });
+            throw error;
+          }
+        } finally {
+          await prepared.dispose();
         }
       } finally {
         await lock.release().catch(() => {});
       }
     },
   );
+}
+
+async function acquireLock(ctx: CoreContext, client: pg.Client, names: VersionTableNames, lockWaitSeconds: number | undefined, deadline?: number, timeoutSeconds?: number) {
+  return acquireMigrationLock(client, names, {
+    waitSeconds: Math.min(lockWaitSeconds ?? ctx.settings.lock_wait_seconds, deadline ? Math.max(0, (deadline - Date.now()) / 1000) : Infinity),
+    signal: ctx.signal,
+    onWait: (holder, waitedMs) => ctx.onEvent?.({ type: 'lock-waiting', holder: holder ? describeHolder(holder) : undefined, waitedMs }),
+  }).catch((error) => {
+    if (deadline && Date.now() >= deadline - 50) {
+      throw new MutxError('timeout', `--timeout ${timeoutSeconds}s expired while waiting for the migration lock (${(error as Error).message})`);
+    }
+    throw connectionFailure(ctx.target, 'acquiring the migration lock', error);
+  });
 }
 
 /**
@@ -300,7 +318,8 @@ export interface ReconcileResult {
  * with its verify. Nothing moves the version table.
  */
 export async function reconcile(ctx: CoreContext, options: { timeoutSeconds?: number; lockWaitSeconds?: number; dryRun?: boolean } = {}): Promise<ReconcileResult> {
-  const graph = loadGraph(ctx.settings);
+  const engine = engineFor(ctx.settings);
+  const graph = engine.loadGraph();
   const names = versionNames(ctx.settings);
   const deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : undefined;
   return audited(ctx, { action: 'reconcile', args: { dry_run: Boolean(options.dryRun) } }, async ({ opId, note, useClient }) => {
@@ -308,47 +327,30 @@ export async function reconcile(ctx: CoreContext, options: { timeoutSeconds?: nu
     const lost = (action: string) => (error: unknown): never => {
       throw connectionFailure(ctx.target, action, error);
     };
-    const lock = await acquireMigrationLock(client, names, { waitSeconds: options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, signal: ctx.signal }).catch(lost('acquiring the migration lock'));
+    const lock = await acquireLock(ctx, client, names, options.lockWaitSeconds, deadline, options.timeoutSeconds);
     try {
       const versionRows = await readVersionRows(client, names).catch(lost('reading the version table'));
       note({ revisions_before: versionRows, revisions_after: versionRows });
       const applied = appliedSet(graph, versionRows);
       const partial = await readPartialMigrations(client, names).catch(lost('reading the ledger'));
-      const steps: PlanStep[] = [];
+      const sections: SectionRun[] = [];
       const reconciled: ReconcileResult['reconciled'] = [];
       for (const entry of partial.reverse()) {
         if (!graph.has(entry.revision)) {
           throw new MutxError('revision', `${describePartial(entry)}, but no migration file defines ${entry.revision}`, { hint: 'restore the migration file (git), then reconcile' });
         }
-        const migration = graph.get(entry.revision);
-        const heads = versionRows;
+        const revision = graph.get(entry.revision);
         const ran: Direction[] = ['downgrade'];
-        steps.push({ direction: 'downgrade', migration, headsBefore: heads, headsAfter: heads });
+        sections.push({ revision, direction: 'downgrade' });
         if (applied.has(entry.revision)) {
-          steps.push({ direction: 'upgrade', migration, headsBefore: heads, headsAfter: heads });
+          sections.push({ revision, direction: 'upgrade' });
           ran.push('upgrade');
         }
         reconciled.push({ revision: entry.revision, attempted: entry.direction, ran });
       }
-      ctx.onEvent?.({ type: 'plan', direction: 'downgrade', steps: steps.map((step) => ({ revision: step.migration.revision, message: `${step.direction} section (reconcile)` })) });
-      if (options.dryRun || steps.length === 0) return { reconciled, versionRows };
-      const executor = new PlanExecutor({
-        client,
-        target: ctx.target,
-        operator: ctx.operator,
-        names,
-        lockTimeoutSeconds: ctx.settings.lock_timeout_seconds,
-        lockRetries: ctx.settings.lock_retries,
-        deadline,
-        signal: ctx.signal,
-        runId: ctx.runId,
-        auditOpId: opId,
-        connectTimeoutSeconds: ctx.settings.connect_timeout_seconds,
-        onEvent: ctx.onEvent,
-        // The file's own transactional flag is what failed half-way; run it the same way.
-        forceNonTransactional: true,
-      });
-      await executor.run({ direction: 'downgrade', target: 'reconcile', steps, headsBefore: versionRows, headsAfter: versionRows }).catch(lost('reconcile'));
+      ctx.onEvent?.({ type: 'plan', direction: 'downgrade', steps: sections.map((step) => ({ revision: step.revision.revision, message: `${step.direction} section (reconcile)` })) });
+      if (options.dryRun || sections.length === 0) return { reconciled, versionRows };
+      await engine.runSections(sections, executionContext(ctx, client, opId, { deadline })).catch(lost('reconcile'));
       const settled = reconciled.map((entry) =>
         ledgerInsertSql(names, { revision: entry.revision, direction: 'reconcile', checksum: graph.get(entry.revision).checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt: new Date(), durationMs: 0, outcome: 'reconciled', runId: ctx.runId, auditOpId: opId }),
       );
@@ -403,9 +405,10 @@ export interface StampResult {
 }
 
 export async function stamp(ctx: CoreContext, target: string, options: { purge?: boolean; lockWaitSeconds?: number } = {}): Promise<StampResult> {
-  const graph = loadGraph(ctx.settings);
+  const engine = engineFor(ctx.settings);
+  engine.warmUp?.();
+  const graph = engine.loadGraph();
   const names = versionNames(ctx.settings);
-  const after = stampHeads(graph, target);
   return audited(
     ctx,
     { action: 'stamp', args: { target, purge: options.purge ?? false } },
@@ -414,7 +417,7 @@ export async function stamp(ctx: CoreContext, target: string, options: { purge?:
       const lost = (action: string) => (error: unknown): never => {
         throw connectionFailure(ctx.target, action, error);
       };
-      const lock = await acquireMigrationLock(client, names, { waitSeconds: options.lockWaitSeconds ?? ctx.settings.lock_wait_seconds, signal: ctx.signal }).catch(lost('acquiring the migration lock'));
+      const lock = await acquireLock(ctx, client, names, options.lockWaitSeconds);
       try {
         await ensureTables(client, names).catch(lost('creating the version and ledger tables'));
         const before = await readVersionRows(client, names).catch(lost('reading the version table'));
@@ -423,21 +426,17 @@ export async function stamp(ctx: CoreContext, target: string, options: { purge?:
         if (unknown.length > 0 && !options.purge) {
           throw new MutxError('revision', `the version table holds ${unknown.join(', ')}, which no migration file knows`, { hint: 'add --purge to replace every row' });
         }
-        const statements = options.purge ? [`DELETE FROM ${versionTableSql(names)}`, ...versionUpdateSql(names, [], after)] : versionUpdateSql(names, before, after);
-        const startedAt = new Date();
-        for (const revision of after.filter((id) => !before.includes(id))) {
-          statements.push(ledgerInsertSql(names, { revision, direction: 'stamp', checksum: graph.get(revision).checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt, durationMs: 0, outcome: 'stamped', runId: ctx.runId, auditOpId: opId }));
-        }
-        await client.query('BEGIN');
+        const prepared = await engine.prepareStamp(graph, target, before, { purge: Boolean(options.purge) });
         try {
-          for (const sql of statements) await client.query(sql);
-          await client.query('COMMIT');
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw new MutxError('migration-failed', `stamp ${target} failed: ${(error as Error).message}`, { hint: 'nothing was changed' });
+          await prepared.execute(executionContext(ctx, client, opId)).catch((error: unknown) => {
+            if (error instanceof MutxError) throw error;
+            throw new MutxError('migration-failed', `stamp ${target} failed: ${(error as Error).message}`, { hint: 'nothing was changed' });
+          });
+        } finally {
+          await prepared.dispose();
         }
-        note({ revisions_after: after });
-        return { before, after };
+        note({ revisions_after: prepared.after });
+        return { before, after: prepared.after };
       } finally {
         await lock.release().catch(() => {});
       }
@@ -450,36 +449,23 @@ export async function stamp(ctx: CoreContext, target: string, options: { purge?:
  * without changing anything (the database is only read to learn the current revision).
  */
 export async function renderPlanSql(ctx: CoreContext, direction: Direction, target: string, options: MigrateOptions = {}): Promise<{ plan: Plan; sql: string }> {
-  const graph = loadGraph(ctx.settings);
+  const engine = engineFor(ctx.settings);
+  engine.warmUp?.();
+  const graph = engine.loadGraph();
   const names = versionNames(ctx.settings);
-  return audited(ctx, { action: `${direction} --sql`, args: { target } }, async ({ note, useClient }) => {
+  return audited(ctx, { action: `${direction} --sql`, args: { target } }, async ({ opId, note, useClient }) => {
     const client = useClient(await openClient(ctx), false);
     const exists = await tablesExist(client, names);
     const versionRows = await readVersionRows(client, names);
     note({ revisions_before: versionRows, revisions_after: versionRows });
-    const plan = direction === 'upgrade' ? planUpgrade(graph, versionRows, target) : planDowngrade(graph, versionRows, target);
-    const lines: string[] = [`-- mutx-ops ${direction} ${target} on ${ctx.target.redacted}`, `-- from ${plan.headsBefore.join(', ') || 'base'} to ${plan.headsAfter.join(', ') || 'base'}: ${plan.steps.length} step(s)`];
-    if (!exists.version || !exists.ledger) lines.push(...createTablesSql(names).map((sql) => `${sql};`));
-    lines.push(`SET lock_timeout = '${Math.round((options.lockTimeoutSeconds ?? ctx.settings.lock_timeout_seconds) * 1000)}ms';`);
-    if (options.singleTransaction) lines.push('BEGIN;');
-    for (const step of plan.steps) {
-      const m = step.migration;
-      const inTx = m.transactional && !options.singleTransaction;
-      lines.push('', `-- ${step.direction} ${m.revision}: ${m.message} (${m.file})${m.transactional ? '' : ' [non-transactional]'}`);
-      if (inTx) lines.push('BEGIN;');
-      const section = step.direction === 'upgrade' ? m.upgrade : m.downgrade;
-      for (const statement of splitSqlStatements(section.sql)) lines.push(statement.sql.endsWith(';') ? statement.sql : `${statement.sql};`);
-      if (step.direction === 'upgrade' && m.verify) {
-        lines.push(`-- verify (must return true):`);
-        for (const statement of splitSqlStatements(m.verify.sql)) lines.push(statement.sql.endsWith(';') ? statement.sql : `${statement.sql};`);
-      }
-      if (!m.transactional && !options.singleTransaction) lines.push('BEGIN;');
-      for (const sql of versionUpdateSql(names, step.headsBefore, step.headsAfter)) lines.push(`${sql};`);
-      lines.push(`${ledgerInsertSql(names, { revision: m.revision, direction: step.direction, checksum: m.checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt: new Date(0), durationMs: 0, outcome: step.direction === 'upgrade' ? 'applied' : 'reverted', runId: ctx.runId })};`);
-      if (!options.singleTransaction) lines.push('COMMIT;');
+    const prepared = await engine.prepare(graph, direction, target, versionRows);
+    try {
+      const { client: _unused, ...context } = executionContext(ctx, client, opId, options);
+      const sql = await engine.offlineSql(graph, prepared.plan, context, { lockTimeoutSeconds: context.lockTimeoutSeconds, singleTransaction: options.singleTransaction, tablesExist: exists.version && exists.ledger });
+      return { plan: prepared.plan, sql };
+    } finally {
+      await prepared.dispose();
     }
-    if (options.singleTransaction) lines.push('COMMIT;');
-    return { plan, sql: `${lines.join('\n')}\n` };
   });
 }
 

@@ -1,6 +1,5 @@
 import { MutxError } from '../../core/errors';
-import { loadGraph, migrate, stamp, type CoreContext } from '../../core/migrations/operations';
-import { planDowngrade, planUpgrade } from '../../core/migrations/plan';
+import { migrate, planMigration, stamp, type CoreContext } from '../../core/migrations/operations';
 import { confirmDestructive, currentRows, info, requireFreshBackup, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 /** Migrate targets that name run state: `selected` (picked earlier), `start` (revision when the run began). */
@@ -19,8 +18,7 @@ async function absoluteTarget(step: StepOf<'migrate'>, c: StepContext): Promise<
   if (target === undefined) return undefined;
   const rows = await currentRows(c);
   if (step.action === 'stamp') return { target, from: rows, to: [target], count: 0 };
-  const graph = loadGraph(c.ctx.settings);
-  const plan = step.action === 'upgrade' ? planUpgrade(graph, rows, target) : planDowngrade(graph, rows, target);
+  const plan = await planMigration(c.ctx.settings, step.action, target, rows);
   const to = plan.headsAfter;
   return { target: to.length === 0 ? 'base' : to.length === 1 ? to[0]! : step.action === 'upgrade' ? 'heads' : target, from: rows, to, count: plan.steps.length };
 }

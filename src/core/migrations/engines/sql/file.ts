@@ -1,13 +1,11 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MutxError } from '../errors';
+import { MutxError } from '../../../errors';
+import { checksumText, RESERVED_IDS, type Revision } from '../../revision';
 import { hasCode } from './sqlSplit';
 
 /** Any id found in a file is accepted; generated ids are 12 lowercase hex characters. */
 export const REVISION_ID = /^[A-Za-z0-9_]{1,32}$/;
-/** Words every command reads as a target, so a revision with such an id could never be named. */
-const RESERVED_IDS = new Set(['head', 'heads', 'base']);
 const HEADER_KEY = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
 const SECTIONS = ['upgrade', 'downgrade', 'verify'] as const;
@@ -21,20 +19,11 @@ export interface Section {
   hasCode: boolean;
 }
 
-export interface MigrationFile {
-  revision: string;
-  revises: string[];
-  message: string;
-  transactional: boolean;
-  /** Every `-- key: value` header line, including ones we do not interpret (e.g. created). */
-  headers: Record<string, string>;
-  headerLines: Record<string, number>;
-  file: string;
+/** A revision of the SQL-file engine: one file with its upgrade, downgrade and verify sections. */
+export interface MigrationFile extends Revision {
   upgrade: Section;
   downgrade: Section;
   verify?: Section;
-  /** sha256 of the normalised upgrade section: what drift detection compares. */
-  checksum: string;
 }
 
 export class MigrationFileError extends MutxError {
@@ -43,19 +32,8 @@ export class MigrationFileError extends MutxError {
   }
 }
 
-/** Line endings and trailing whitespace do not count as a change. */
-export function normaliseSql(sql: string): string {
-  return sql
-    .replace(/\r\n?/g, '\n')
-    .split('\n')
-    .map((line) => line.replace(/[ \t]+$/, ''))
-    .join('\n')
-    .replace(/^\n+|\n+$/g, '');
-}
-
-export function checksumSql(sql: string): string {
-  return crypto.createHash('sha256').update(normaliseSql(sql)).digest('hex');
-}
+/** The checksum of a SQL file is its upgrade section's: comments elsewhere may change freely. */
+export const checksumSql = checksumText;
 
 export function readMigrationFile(file: string): MigrationFile {
   let buffer: Buffer;
@@ -196,6 +174,8 @@ export function parseMigrationText(content: Buffer | string, file: string): Migr
   return {
     revision,
     revises,
+    dependsOn: [],
+    branchLabels: [],
     message: headers.message ?? base.replace(/\.sql$/, '').slice(revision.length + 1).replace(/_/g, ' '),
     transactional,
     headers,

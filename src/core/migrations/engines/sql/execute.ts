@@ -1,30 +1,13 @@
 import type pg from 'pg';
-import { connect, type Target } from '../connection';
-import { ExitCode, MutxError } from '../errors';
-import type { Operator } from '../identity';
-import { delay } from './lock';
-import type { Plan, PlanStep } from './plan';
+import { connect, type Target } from '../../../connection';
+import { ExitCode, MutxError } from '../../../errors';
+import type { Operator } from '../../../identity';
+import { describeBlockers, type AppliedStep, type Blocker, type MigrationEvent } from '../../events';
+import { delay } from '../../lock';
+import type { Plan, PlanStep } from '../../plan';
+import { ledgerInsertSql, versionUpdateSql, type LedgerEntry, type VersionTableNames } from '../../versionTable';
+import type { MigrationFile } from './file';
 import { splitSqlStatements, type SqlStatement } from './sqlSplit';
-import { ledgerInsertSql, versionUpdateSql, type LedgerEntry, type VersionTableNames } from './versionTable';
-
-export interface Blocker {
-  pid: number;
-  applicationName: string;
-  state: string | null;
-  xactStart: Date | null;
-  query: string;
-}
-
-export type MigrationEvent =
-  | { type: 'lock-waiting'; holder?: string; waitedMs: number }
-  | { type: 'lock-acquired' }
-  | { type: 'plan'; direction: Plan['direction']; steps: { revision: string; message: string }[] }
-  | { type: 'step-started'; index: number; total: number; revision: string; direction: Plan['direction']; message: string }
-  | { type: 'blocked'; revision: string; blockers: Blocker[] }
-  | { type: 'retry'; revision: string; attempt: number; of: number; delayMs: number; reason: string }
-  | { type: 'verified'; revision: string }
-  | { type: 'step-finished'; index: number; total: number; revision: string; direction: Plan['direction']; durationMs: number }
-  | { type: 'step-failed'; index: number; total: number; revision: string; direction: Plan['direction']; error: string };
 
 export interface ExecuteOptions {
   client: pg.Client;
@@ -43,12 +26,6 @@ export interface ExecuteOptions {
   onEvent?: (event: MigrationEvent) => void;
   /** Reconcile: run every step statement by statement, whatever the file says. */
   forceNonTransactional?: boolean;
-}
-
-export interface AppliedStep {
-  revision: string;
-  direction: Plan['direction'];
-  durationMs: number;
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -91,7 +68,7 @@ export class PlanExecutor {
 
   constructor(private readonly options: ExecuteOptions) {}
 
-  async run(plan: Plan): Promise<AppliedStep[]> {
+  async run(plan: Plan<MigrationFile>): Promise<AppliedStep[]> {
     const { options } = this;
     const done: AppliedStep[] = [];
     const onAbort = () => this.stop('cancelled');
@@ -145,7 +122,7 @@ export class PlanExecutor {
     void this.cancelBackend();
   }
 
-  private async runStep(step: PlanStep, index: number, total: number, transaction: 'own' | 'inside' | 'none'): Promise<AppliedStep> {
+  private async runStep(step: PlanStep<MigrationFile>, index: number, total: number, transaction: 'own' | 'inside' | 'none'): Promise<AppliedStep> {
     const { options } = this;
     const { migration, direction } = step;
     this.currentRevision = migration.revision;
@@ -230,7 +207,7 @@ export class PlanExecutor {
     }
   }
 
-  private async runVerify(step: PlanStep): Promise<void> {
+  private async runVerify(step: PlanStep<MigrationFile>): Promise<void> {
     const verify = step.migration.verify!;
     const statements = splitSqlStatements(verify.sql);
     let result: pg.QueryResult | undefined;
@@ -252,7 +229,7 @@ export class PlanExecutor {
   }
 
   /** A failed verify after a non-transactional upgrade: undo it with its downgrade. */
-  private async revertNonTransactional(step: PlanStep): Promise<void> {
+  private async revertNonTransactional(step: PlanStep<MigrationFile>): Promise<void> {
     let clean = true;
     for (const statement of splitSqlStatements(step.migration.downgrade.sql)) {
       await this.options.client.query(statement.sql).catch(() => {
@@ -290,7 +267,7 @@ export class PlanExecutor {
     }
   }
 
-  private describeFailure(step: PlanStep, error: unknown, failure: StepFailure | undefined): MutxError {
+  private describeFailure(step: PlanStep<MigrationFile>, error: unknown, failure: StepFailure | undefined): MutxError {
     const { migration, direction } = step;
     const cause = failure?.cause ?? (error as PgError);
     if (cause instanceof MutxError) return cause;
@@ -327,13 +304,13 @@ export class PlanExecutor {
     });
   }
 
-  private async recordFailure(step: PlanStep, startedAt: Date, error: MutxError, failure: StepFailure | undefined): Promise<void> {
+  private async recordFailure(step: PlanStep<MigrationFile>, startedAt: Date, error: MutxError, failure: StepFailure | undefined): Promise<void> {
     const outcome = error.kind === 'timeout' ? 'timeout' : error.exitCode === ExitCode.interrupted ? 'cancelled' : 'failed';
     const entry = { ...this.ledgerEntry(step, startedAt, outcome), failedStatement: failure?.statement?.sql.slice(0, 4000) ?? null, error: error.message.slice(0, 4000) };
     await this.options.client.query(ledgerInsertSql(this.options.names, entry)).catch(() => {});
   }
 
-  private ledgerEntry(step: PlanStep, startedAt: Date, outcome: LedgerEntry['outcome']): LedgerEntry {
+  private ledgerEntry(step: PlanStep<MigrationFile>, startedAt: Date, outcome: LedgerEntry['outcome']): LedgerEntry {
     return {
       revision: step.migration.revision,
       direction: step.direction,
@@ -411,10 +388,4 @@ export class PlanExecutor {
     if (error instanceof StepFailure) return error.cause;
     return error;
   }
-}
-
-export function describeBlockers(blockers: Blocker[]): string {
-  return blockers
-    .map((b) => `pid ${b.pid} (${b.applicationName || 'no application_name'}, ${b.state ?? '?'}${b.xactStart ? `, transaction open since ${b.xactStart.toISOString()}` : ''}): ${b.query.replace(/\s+/g, ' ').slice(0, 80)}`)
-    .join('; ');
 }

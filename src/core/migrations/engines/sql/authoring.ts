@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MutxError } from '../errors';
-import type { RevisionGraph } from './graph';
+import { MutxError } from '../../../errors';
+import type { RevisionGraph } from '../../graph';
 
 /** A new revision id: 12 lowercase hex characters, like Alembic's. */
 export function newRevisionId(graph?: RevisionGraph): string {
