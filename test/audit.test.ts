@@ -219,7 +219,7 @@ describe('audit through the CLI', () => {
     const end = records.find((r) => r.action === 'upgrade' && r.phase === 'end');
     expect(start).toMatchObject({ operator: 'tester', target: expect.stringContaining(db.name), args: { target: '+2' } });
     expect(end).toMatchObject({ outcome: 'ok', op_id: start.op_id, revisions_before: [], revisions_after: [expect.any(String)] });
-    const mirrored = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM mutx_ops_audit WHERE action = 'upgrade'");
+    const mirrored = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM mutx_ops.audit WHERE action = 'upgrade'");
     expect(mirrored.rows[0]!.n).toBe(2);
     expect((await runCli(['audit', 'verify'], { cwd: project.dir })).exitCode).toBe(0);
     const show = await runCli(['audit', 'show', '--last', '2'], { cwd: project.dir });
@@ -234,7 +234,7 @@ describe('audit through the CLI', () => {
 
   it('records an operation whose process was killed as interrupted on the next start', async () => {
     const p = createTestProject({ copyMigrations: false });
-    await db.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
+    await db.query('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS mutx_ops CASCADE; CREATE SCHEMA public;');
     try {
       fs.writeFileSync(path.join(p.migrationsDir, 'kk01_sleep.sql'), '-- revision: kk01\n-- +upgrade\nSELECT pg_sleep(30);\n-- +downgrade\nSELECT 1;\n');
       const run = runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir });

@@ -152,7 +152,7 @@ describe('backup → restore round trip', () => {
       expect(restoreAudit.outcome).toBe('ok');
       expect(restoreAudit.details).toMatchObject({ file: record.file, sha256: record.sha256, safety_backup: result.safetyBackup.file });
       expect(restoreAudit.revisions_after).toEqual(head);
-      const mirrored = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mutx_ops_audit');
+      const mirrored = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mutx_ops.audit');
       expect(mirrored.rows[0]!.n).toBe(auditRecords().length);
     });
   }
@@ -311,7 +311,7 @@ describe('catalog and progress', () => {
   it('emits typed events: started, progress against the catalog table count, finished (core API)', async () => {
     const events: BackupEvent[] = [];
     const record = await backupDatabase(coreContext(), { format: 'plain', onEvent: (e) => events.push(e) });
-    const tables = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'`);
+    const tables = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname IN ('public', 'mutx_ops')`);
     expect(events[0]).toMatchObject({ type: 'started', operation: 'backup', file: record.file, tablesTotal: tables.rows[0]!.n });
     const progress = events.filter((e): e is Extract<BackupEvent, { type: 'progress' }> => e.type === 'progress');
     expect(progress.length).toBeGreaterThan(0);

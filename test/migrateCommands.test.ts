@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   // Start every test at base with a clean slate.
-  await db.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
+  await db.query('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS mutx_ops CASCADE; CREATE SCHEMA public;');
 });
 
 const cli = (...args: string[]) => runCli(['--database-url', db.url, ...args], { cwd: project.dir });
@@ -40,9 +40,9 @@ describe('upgrade / downgrade targets', () => {
     expect(up.exitCode, String(up.all)).toBe(0);
     expect(await versionRows()).toEqual([head]);
     // The non-transactional revision also has its 'started' marker, settled by the 'applied' row after it.
-    const started = await db.query<{ revision: string }>("SELECT revision FROM mutx_ops_ledger WHERE outcome = 'started'");
+    const started = await db.query<{ revision: string }>("SELECT revision FROM mutx_ops.ledger WHERE outcome = 'started'");
     expect(started.rows.map((r) => r.revision)).toEqual(order.filter((id) => !graph.get(id).transactional));
-    const ledger = await db.query<{ revision: string; outcome: string; checksum: string; operator: string }>("SELECT revision, outcome, checksum, operator FROM mutx_ops_ledger WHERE direction = 'upgrade' AND outcome <> 'started' ORDER BY id");
+    const ledger = await db.query<{ revision: string; outcome: string; checksum: string; operator: string }>("SELECT revision, outcome, checksum, operator FROM mutx_ops.ledger WHERE direction = 'upgrade' AND outcome <> 'started' ORDER BY id");
     expect(ledger.rows.map((r) => r.revision)).toEqual(order);
     expect(ledger.rows.every((r) => r.outcome === 'applied' && r.operator === 'tester')).toBe(true);
     expect(ledger.rows[0]!.checksum).toBe(graph.get(order[0]!).checksum);
@@ -169,7 +169,7 @@ describe('stamp, drift and unknown revisions', () => {
       const accepted = await run('upgrade', 'head', '--accept-changed', order[0]!);
       expect(accepted.exitCode, String(accepted.all)).toBe(0);
       expect(await versionRows()).toEqual([head]);
-      const rows = await db.query("SELECT revision FROM mutx_ops_ledger WHERE direction = 'accept-changed'");
+      const rows = await db.query("SELECT revision FROM mutx_ops.ledger WHERE direction = 'accept-changed'");
       expect(rows.rows.map((r) => r.revision)).toEqual([order[0]]);
       const audit = fs.readFileSync(drifted.auditPath, 'utf8');
       expect(audit).toContain('"action":"accept-changed"');
@@ -185,8 +185,29 @@ describe('stamp, drift and unknown revisions', () => {
     await db.query(graph.get(order[0]!).upgrade.sql);
     const up = await cli('upgrade', 'head');
     expect(up.exitCode, String(up.all)).toBe(0);
-    const adopted = await db.query("SELECT revision FROM mutx_ops_ledger WHERE outcome = 'adopted'");
+    const adopted = await db.query("SELECT revision FROM mutx_ops.ledger WHERE outcome = 'adopted'");
     expect(adopted.rows.map((r) => r.revision)).toEqual([order[0]]);
+  });
+
+  it('moves the ledger and audit mirror an older mutx-ops kept in public into the mutx_ops schema, audited, and only when it writes', async () => {
+    // The tables as mutx-ops 0.1 created them beside the version table.
+    await cli('upgrade', order[1]!);
+    await db.query('ALTER TABLE mutx_ops.ledger SET SCHEMA public; ALTER TABLE public.ledger RENAME TO mutx_ops_ledger; ALTER TABLE mutx_ops.audit SET SCHEMA public; ALTER TABLE public.audit RENAME TO mutx_ops_audit; DROP SCHEMA mutx_ops');
+    const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.mutx_ops_ledger');
+    // Reading (current, check) uses the old table where it is and moves nothing.
+    const current = await json('current', '-v');
+    expect(current.body.current).toEqual([order[1]]);
+    expect((await db.query("SELECT to_regclass('public.mutx_ops_ledger') IS NOT NULL AS old")).rows[0]!.old).toBe(true);
+    const up = await cli('upgrade', 'head');
+    expect(up.exitCode, String(up.all)).toBe(0);
+    expect(String(up.stderr)).toMatch(/moved public\.mutx_ops_ledger → mutx_ops\.ledger \(\d+ rows\)/);
+    const left = await db.query("SELECT tablename FROM pg_tables WHERE tablename LIKE 'mutx_ops%' AND schemaname = 'public'");
+    expect(left.rows).toEqual([]);
+    const ledger = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM mutx_ops.ledger WHERE outcome = 'applied'");
+    expect(ledger.rows[0]!.n).toBe(before.rows[0]!.n + order.length - 2);
+    const trail = fs.readFileSync(path.join(project.dir, '.mutx-ops', 'audit.jsonl'), 'utf8');
+    expect(trail).toMatch(/"action":"move-own-tables"/);
+    expect((await db.query<{ n: number }>("SELECT count(*)::int AS n FROM mutx_ops.audit WHERE action = 'move-own-tables'")).rows[0]!.n).toBe(1);
   });
 });
 

@@ -22,7 +22,7 @@ function project(settings = 'lock_wait_seconds: 20\n'): TestProject {
 }
 
 async function freshSchema(): Promise<void> {
-  await db.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
+  await db.query('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS mutx_ops CASCADE; CREATE SCHEMA public;');
 }
 
 const rows = async (sql: string) => (await db.query(sql)).rows;
@@ -47,7 +47,7 @@ describe('timeouts are enforced on the server', () => {
     expect(await versionRows()).toEqual(['aa01']);
     expect(await rows("SELECT 1 FROM pg_tables WHERE tablename = 'slow'")).toHaveLength(0);
     expect(await rows("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).toHaveLength(0);
-    const ledger = await rows("SELECT outcome FROM mutx_ops_ledger WHERE revision = 'aa02'");
+    const ledger = await rows("SELECT outcome FROM mutx_ops.ledger WHERE revision = 'aa02'");
     expect(ledger.map((r) => r.outcome)).toEqual(['timeout']);
     const audit = fs.readFileSync(p.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(audit.at(-1)).toMatchObject({ action: 'upgrade', phase: 'end', outcome: 'timeout' });
@@ -86,7 +86,7 @@ describe('failures leave a consistent revision', () => {
     expect(String(result.stderr)).toContain(`${file}:8: relation "nowhere" does not exist`);
     expect(await versionRows()).toEqual(['cc01']);
     expect(await rows("SELECT 1 FROM pg_tables WHERE tablename = 'half'")).toHaveLength(0);
-    const failed = await rows("SELECT failed_statement FROM mutx_ops_ledger WHERE revision = 'cc02' AND outcome = 'failed'");
+    const failed = await rows("SELECT failed_statement FROM mutx_ops.ledger WHERE revision = 'cc02' AND outcome = 'failed'");
     expect(failed[0]?.failed_statement).toBe('INSERT INTO nowhere VALUES (1);');
   });
 
@@ -118,7 +118,7 @@ describe('failures leave a consistent revision', () => {
     expect(await versionRows()).toEqual(['ee01']);
     // The CONCURRENTLY index could only be built outside a transaction, and it was.
     expect(await rows("SELECT 1 FROM pg_indexes WHERE indexname = 'events2_at'")).toHaveLength(1);
-    const failed = await rows("SELECT failed_statement FROM mutx_ops_ledger WHERE revision = 'ee02' AND outcome = 'failed'");
+    const failed = await rows("SELECT failed_statement FROM mutx_ops.ledger WHERE revision = 'ee02' AND outcome = 'failed'");
     expect(failed[0]?.failed_statement).toMatch(/events2_bad/);
     expect(await rows("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).toHaveLength(0);
     expect(String(result.stderr)).toMatch(/mutx-ops reconcile/);
@@ -191,7 +191,7 @@ describe('the migration lock', () => {
     writeMigration(p.migrationsDir, 'ff03', { revises: 'ff02', upgrade: 'CREATE TABLE r3 (id int);', downgrade: 'DROP TABLE r3;' });
     const results = await Promise.all([1, 2, 3].map(() => runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir })));
     expect(results.map((r) => r.exitCode)).toEqual([0, 0, 0]);
-    const applied = await rows("SELECT revision, count(*)::int AS n FROM mutx_ops_ledger WHERE outcome = 'applied' GROUP BY revision ORDER BY revision");
+    const applied = await rows("SELECT revision, count(*)::int AS n FROM mutx_ops.ledger WHERE outcome = 'applied' GROUP BY revision ORDER BY revision");
     expect(applied).toEqual([{ revision: 'ff01', n: 1 }, { revision: 'ff02', n: 1 }, { revision: 'ff03', n: 1 }]);
     expect(results.filter((r) => /nothing to do/.test(String(r.stdout)))).toHaveLength(2);
     expect(results.some((r) => /waiting for the migration lock, held by pid \d+ \(mutx-ops:tester@/.test(String(r.stderr)))).toBe(true);

@@ -26,7 +26,7 @@ it('the operator preference written by conf names the operator in the audit trai
   expect(fs.existsSync(path.join(home, '.config', 'mutx-ops', 'config.json'))).toBe(true);
   const up = await runCli(['--database-url', db.url, 'upgrade', '+1'], { cwd: project.dir, env });
   expect(up.exitCode, String(up.all)).toBe(0);
-  const ledger = await db.query<{ operator: string }>("SELECT operator FROM mutx_ops_ledger WHERE outcome = 'applied'");
+  const ledger = await db.query<{ operator: string }>("SELECT operator FROM mutx_ops.ledger WHERE outcome = 'applied'");
   expect(ledger.rows.map((r) => r.operator)).toEqual(['carol']);
   expect(fs.readFileSync(project.auditPath, 'utf8')).toContain('"operator":"carol"');
 });

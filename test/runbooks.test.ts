@@ -23,7 +23,7 @@ afterAll(async () => {
   project.cleanup();
 });
 beforeEach(async () => {
-  await db.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
+  await db.query('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS mutx_ops CASCADE; CREATE SCHEMA public;');
   fs.rmSync(path.join(project.dir, '.mutx-ops', 'backups'), { recursive: true, force: true });
   fs.writeFileSync(path.join(project.dir, 'app.log'), '');
 });

@@ -75,6 +75,9 @@ function progressPrinter(out: Output) {
       case 'step-started':
         out.progress(`[${event.index + 1}/${event.total}] ${event.direction} ${event.revision}: ${event.message}`);
         break;
+      case 'notice':
+        out.progress(event.message);
+        break;
       case 'retry':
         out.progress(`  ${event.reason}: retry ${event.attempt}/${event.of} in ${formatDuration(event.delayMs)}`);
         break;

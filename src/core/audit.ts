@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { ensurePrivateDir } from './config';
-import { quoteIdent, redactSecrets } from './connection';
+import { redactSecrets } from './connection';
+import { AUDIT_TABLE, legacyTable, moveLegacyTables, OWN_SCHEMA } from './migrations/ownTables';
 import { MutxError } from './errors';
 import type { Operator } from './identity';
 
@@ -357,22 +358,27 @@ export class AuditTrail {
   }
 
   /**
-   * Copies records into `<schema>.mutx_ops_audit` in the target database. `all` mirrors the whole
-   * file (after a restore the database may lack records); otherwise only this process's new ones.
-   * Returns the number of records inserted; errors are swallowed on purpose.
+   * Copies records into mutx_ops.audit in the target database (moving a table an older mutx-ops
+   * kept as `<schema>.mutx_ops_audit` when it may create). `all` mirrors the whole file (after a
+   * restore the database may lack records); otherwise only this process's new ones. Returns the
+   * number of records inserted; errors are swallowed on purpose.
    */
   async mirror(client: pg.Client, options: { schema: string; create: boolean; all?: boolean }): Promise<number> {
     const records = options.all ? this.readAll() : this.unmirrored;
     if (records.length === 0) return 0;
-    const table = `${quoteIdent(options.schema)}.mutx_ops_audit`;
     try {
+      let table = AUDIT_TABLE;
       if (options.create) {
+        await moveLegacyTables(client, options.schema);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${OWN_SCHEMA}`);
         await client.query(
-          `CREATE TABLE IF NOT EXISTS ${table} (hash text PRIMARY KEY, seq bigint NOT NULL, ts timestamptz NOT NULL, action text NOT NULL, record jsonb NOT NULL, mirrored_at timestamptz NOT NULL DEFAULT now())`,
+          `CREATE TABLE IF NOT EXISTS ${AUDIT_TABLE} (hash text PRIMARY KEY, seq bigint NOT NULL, ts timestamptz NOT NULL, action text NOT NULL, record jsonb NOT NULL, mirrored_at timestamptz NOT NULL DEFAULT now())`,
         );
       } else {
-        const exists = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [`${options.schema}.mutx_ops_audit`]);
-        if (!exists.rows[0]?.present) return 0;
+        const exists = await client.query<{ own: boolean; legacy: boolean }>('SELECT to_regclass($1) IS NOT NULL AS own, to_regclass($2) IS NOT NULL AS legacy', [AUDIT_TABLE, legacyTable(options.schema, 'audit')]);
+        const row = exists.rows[0]!;
+        if (!row.own && !row.legacy) return 0;
+        if (!row.own) table = legacyTable(options.schema, 'audit');
       }
       const result = await client.query(
         `INSERT INTO ${table} (hash, seq, ts, action, record)

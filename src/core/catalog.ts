@@ -3,14 +3,14 @@ import type pg from 'pg';
 /**
  * A canonical, sorted description of a database's user schema (tables, columns, indexes,
  * constraints, sequences, views, functions): two snapshots are equal when the schemas are.
- * mutx-ops' own tables and the version table are left out.
+ * mutx-ops' own tables (the mutx_ops schema, and their old names) and the version table are left out.
  */
 export async function catalogSnapshot(client: pg.Client, options: { exclude?: string[] } = {}): Promise<string[]> {
   const exclude = ['mutx_ops_ledger', 'mutx_ops_audit', ...(options.exclude ?? ['alembic_version'])];
   const result = await client.query<{ line: string }>(
     `WITH rels AS (
        SELECT c.oid, n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'mutx_ops') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
           AND NOT (c.relname = ANY($1)) AND NOT (c.relname LIKE ANY (SELECT r || '_%' FROM unnest($1::text[]) r))
      )
      SELECT format('relation %s.%s kind=%s', nspname, relname, relkind) AS line FROM rels WHERE relkind IN ('r','p','v','m','S','f')
@@ -29,10 +29,10 @@ export async function catalogSnapshot(client: pg.Client, options: { exclude?: st
      UNION ALL
      SELECT format('function %s.%s(%s) %s', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid), md5(p.prosrc))
        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'mutx_ops')
      UNION ALL
      SELECT format('type %s.%s', n.nspname, t.typname) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-      WHERE t.typtype IN ('e','d','c') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c')`,
+      WHERE t.typtype IN ('e','d','c') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'mutx_ops') AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c')`,
     [exclude],
   );
   return result.rows.map((row) => row.line).sort();

@@ -88,7 +88,7 @@ export function runCli(args: string[], options: { cwd: string; env?: Record<stri
 
 /** The schema as pg_dump sees it, minus lines that change on every dump. */
 export async function schemaDump(url: string): Promise<string> {
-  const { stdout } = await execa('pg_dump', ['--schema-only', '--no-owner', '--exclude-table=mutx_ops_*', '--exclude-table=alembic_version', url]);
+  const { stdout } = await execa('pg_dump', ['--schema-only', '--no-owner', '--exclude-schema=mutx_ops', '--exclude-table=mutx_ops_*', '--exclude-table=alembic_version', url]);
   return stdout
     .split('\n')
     .filter((line) => !/^\\(un)?restrict /.test(line) && !line.startsWith('-- Dumped'))

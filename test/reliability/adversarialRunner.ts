@@ -50,11 +50,11 @@ const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file) : nu
 const skipPrefs = (relative: string) => relative === '.prefs' || relative.startsWith(`.prefs${path.sep}`);
 
 async function snapshot(h: Harness, db: TestDatabase): Promise<Snapshot> {
-  const hasAudit = await db.query<{ present: boolean }>("SELECT to_regclass('public.mutx_ops_audit') IS NOT NULL AS present");
-  const auditRows = hasAudit.rows[0]!.present ? (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mutx_ops_audit')).rows[0]!.n : 0;
+  const hasAudit = await db.query<{ present: boolean }>("SELECT to_regclass('mutx_ops.audit') IS NOT NULL AS present");
+  const auditRows = hasAudit.rows[0]!.present ? (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mutx_ops.audit')).rows[0]!.n : 0;
   return {
     schema: await fullSchemaDump(db.url),
-    data: await dataSnapshot(db, ['mutx_ops_audit']),
+    data: await dataSnapshot(db, ['mutx_ops.audit']),
     audit: read(h.project.auditPath),
     head: read(`${h.project.auditPath}.head`),
     tree: treeSnapshot(h.project.dir, (rel) => skipPrefs(rel) || rel.startsWith(`.mutx-ops${path.sep}`)),
@@ -77,7 +77,7 @@ function compareAudit(h: Harness, before: Snapshot, after: Snapshot, phase: ArgC
     if (!Buffer.compare(before.audit ?? Buffer.alloc(0), after.audit ?? Buffer.alloc(0)) === false && (before.audit === null) === (after.audit === null)) return problems;
     if ((before.audit === null) !== (after.audit === null) || (before.audit && after.audit && !before.audit.equals(after.audit))) problems.push(`audit file changed although the error was detected before connecting (${before.audit?.length ?? 'none'} → ${after.audit?.length ?? 'none'} bytes)`);
     if ((before.head === null) !== (after.head === null) || (before.head && after.head && !before.head.equals(after.head))) problems.push('audit head marker changed');
-    if (after.auditRows !== before.auditRows) problems.push(`mutx_ops_audit gained ${after.auditRows - before.auditRows} rows`);
+    if (after.auditRows !== before.auditRows) problems.push(`mutx_ops.audit gained ${after.auditRows - before.auditRows} rows`);
     return problems;
   }
   const old = before.audit ?? Buffer.alloc(0);
@@ -114,7 +114,7 @@ async function runChecked(h: Harness, db: TestDatabase, args: string[], options:
   if (String(result.stdout ?? '').trim()) problems.push(`wrote to stdout: ${JSON.stringify(String(result.stdout).slice(0, 120))}`);
   const after = await snapshot(h, db);
   problems.push(...compareDatabase(before, after), ...compareAudit(h, before, after, options.phase, errorLine));
-  if (options.phase === 'after-connect' && after.auditRows - before.auditRows > 2) problems.push(`mutx_ops_audit gained ${after.auditRows - before.auditRows} rows`);
+  if (options.phase === 'after-connect' && after.auditRows - before.auditRows > 2) problems.push(`mutx_ops.audit gained ${after.auditRows - before.auditRows} rows`);
   const verifyAfter = await cli(['audit', 'verify'], { cwd: h.project.dir });
   if (verifyBefore.exitCode === 0 && verifyAfter.exitCode !== 0) problems.push(`audit verify fails after the command: ${String(verifyAfter.stdout).trim()}`);
   return problems;

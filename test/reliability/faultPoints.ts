@@ -61,8 +61,8 @@ export function faultPoints(ids: string[]): FaultPoint[] {
       name: 'ledger INSERT of an upgrade step, after the version UPDATE, before COMMIT',
       from: 6,
       args: ['upgrade', 'head'],
-      block: () => ['LOCK TABLE mutx_ops_ledger IN SHARE MODE'],
-      match: waitingOn(/INSERT INTO "?public"?\."?mutx_ops_ledger/),
+      block: () => ['LOCK TABLE mutx_ops.ledger IN SHARE MODE'],
+      match: waitingOn(/INSERT INTO "?mutx_ops"?\."?ledger/),
     },
     {
       name: 'first statement of a downgrade step (DROP CONSTRAINT waits)',
@@ -100,11 +100,11 @@ export function faultPoints(ids: string[]): FaultPoint[] {
       match: waitingOn(/DROP INDEX CONCURRENTLY/),
     },
     {
-      name: 'audit mirror into mutx_ops_audit after the end record',
+      name: 'audit mirror into mutx_ops.audit after the end record',
       from: 6,
       args: ['upgrade', 'head'],
-      block: () => ['LOCK TABLE mutx_ops_audit IN SHARE MODE'],
-      match: waitingOn(/INSERT INTO "?public"?\."?mutx_ops_audit/),
+      block: () => ['LOCK TABLE mutx_ops.audit IN SHARE MODE'],
+      match: waitingOn(/INSERT INTO "?mutx_ops"?\."?audit/),
     },
   ].map((point) => ({ ...point, from: Math.min(point.from, ids.length) }));
 }

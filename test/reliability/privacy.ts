@@ -392,7 +392,7 @@ export async function secretsRun(target: SecretTarget, options: { full: boolean 
   if (!fs.existsSync(path.join(target.project.dir, '.mutx-ops', 'audit.jsonl'))) problems.push('no audit trail was written');
   if (listBackups(loadProjectSettings({ cwd: target.project.dir })).length === 0) problems.push('no backup is catalogued: the sidecars were not scanned');
   // The audit mirror and the ledger in the database.
-  for (const table of ['mutx_ops_audit', 'mutx_ops_ledger']) {
+  for (const table of ['mutx_ops.audit', 'mutx_ops.ledger']) {
     const rows = await target.db.query<{ t: string }>(`SELECT coalesce(string_agg(t::text, E'\\n'), '') AS t FROM ${table} t`).catch(() => ({ rows: [{ t: '' }] }));
     if (findSecret(rows.rows[0]!.t, forms).length) problems.push(`table ${table} contains the password`);
   }

@@ -69,15 +69,15 @@ for (const racers of [2, 3]) {
             else if (Number(holder[1]) === me || !ok.some(({ i }) => i === Number(holder[1]))) problems.push(`racer ${me} names racer-${holder[1]} as the holder, which did not hold the lock`);
           }
           const ledger = await db.query<{ revision: string; n: number; ops: number }>(
-            "SELECT revision, count(*)::int AS n, count(DISTINCT operator)::int AS ops FROM mutx_ops_ledger WHERE direction = 'upgrade' AND outcome = 'applied' GROUP BY revision ORDER BY revision",
+            "SELECT revision, count(*)::int AS n, count(DISTINCT operator)::int AS ops FROM mutx_ops.ledger WHERE direction = 'upgrade' AND outcome = 'applied' GROUP BY revision ORDER BY revision",
           );
           const counts = new Map(ledger.rows.map((row) => [row.revision, row.n]));
           for (const id of ids) if (counts.get(id) !== 1) problems.push(`${id} applied ${counts.get(id) ?? 0} times`);
           // A non-transactional step writes a 'started' marker first; each must be settled by its 'applied' row.
-          const failedRows = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM mutx_ops_ledger WHERE outcome NOT IN ('applied', 'started')");
+          const failedRows = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM mutx_ops.ledger WHERE outcome NOT IN ('applied', 'started')");
           if (failedRows.rows[0]!.n > 0) problems.push(`${failedRows.rows[0]!.n} ledger rows are neither 'applied' nor a 'started' marker`);
           const unsettled = await db.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM mutx_ops_ledger s WHERE s.outcome = 'started' AND NOT EXISTS (SELECT 1 FROM mutx_ops_ledger a WHERE a.revision = s.revision AND a.id > s.id AND a.outcome = 'applied')",
+            "SELECT count(*)::int AS n FROM mutx_ops.ledger s WHERE s.outcome = 'started' AND NOT EXISTS (SELECT 1 FROM mutx_ops.ledger a WHERE a.revision = s.revision AND a.id > s.id AND a.outcome = 'applied')",
           );
           if (unsettled.rows[0]!.n > 0) problems.push(`${unsettled.rows[0]!.n} 'started' marker(s) never settled`);
           const rows = await versionRows(db);

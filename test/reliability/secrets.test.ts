@@ -24,7 +24,7 @@ afterAll(async () => {
 it('the password appears in no argv, output, file, mirror row or frame', async () => {
   const scenario = new Scenario(
     'secrets: a password in DATABASE_URL through backup, restore, verify --restore-test, runs, failures and the app',
-    'zero occurrences (typed, URL-encoded, %-encoded) in /proc/*/cmdline of every process, scanned every ~5 ms while the commands ran (pg_dump / pg_restore / psql seen running; a planted control is caught); in the stdout/stderr of every command (missing database, refused connection, unknown role, bad port, --json, --debug); in every project file (audit trail, backups, sidecars, run state, prefs); in mutx_ops_audit / mutx_ops_ledger; in every frame of the app (home, backups, audit, history, a run, a missing database)',
+    'zero occurrences (typed, URL-encoded, %-encoded) in /proc/*/cmdline of every process, scanned every ~5 ms while the commands ran (pg_dump / pg_restore / psql seen running; a planted control is caught); in the stdout/stderr of every command (missing database, refused connection, unknown role, bad port, --json, --debug); in every project file (audit trail, backups, sidecars, run state, prefs); in mutx_ops.audit / mutx_ops.ledger; in every frame of the app (home, backups, audit, history, a run, a missing database)',
     'secrets',
   );
   await runScenario(scenario, async (s) => {

@@ -203,9 +203,9 @@ export interface LedgerRow {
 }
 
 export async function ledgerRows(db: TestDatabase): Promise<LedgerRow[]> {
-  const exists = await db.query<{ present: boolean }>("SELECT to_regclass('public.mutx_ops_ledger') IS NOT NULL AS present");
+  const exists = await db.query<{ present: boolean }>("SELECT to_regclass('mutx_ops.ledger') IS NOT NULL AS present");
   if (!exists.rows[0]!.present) return [];
-  return (await db.query<LedgerRow>('SELECT l.id::text AS id, l.revision, l.direction, l.outcome, l.operator FROM public.mutx_ops_ledger l ORDER BY l.id')).rows;
+  return (await db.query<LedgerRow>('SELECT l.id::text AS id, l.revision, l.direction, l.outcome, l.operator FROM mutx_ops.ledger l ORDER BY l.id')).rows;
 }
 
 /** The whole catalog as pg_dump -s prints it, mutx-ops' own tables included. */
@@ -224,7 +224,7 @@ export async function dataSnapshot(db: TestDatabase, excludeTables: string[] = [
   );
   const parts: string[] = [];
   for (const { name } of tables.rows) {
-    if (excludeTables.some((t) => name.endsWith(`.${t}`))) continue;
+    if (excludeTables.some((t) => name === t || name.endsWith(`.${t}`))) continue;
     const rows = await db.query(`SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS h, count(*)::int AS n FROM ${name} t`);
     parts.push(`${name} ${rows.rows[0]!.n} ${rows.rows[0]!.h}`);
   }
@@ -513,7 +513,7 @@ async function repairFrom(ctx: FaultContext, own: TestProject): Promise<void> {
   if ((await schemaDump(ctx.db.url)) !== (await ctx.refs.get([ctx.head]))) {
     await run('stamp', 'base', '--purge');
     await ctx.db.query('DO $$ DECLARE r record; BEGIN FOR r IN SELECT format(\'%I.%I\', schemaname, viewname) AS v FROM pg_views WHERE schemaname = \'public\' LOOP EXECUTE \'DROP VIEW IF EXISTS \' || r.v || \' CASCADE\'; END LOOP; FOR r IN SELECT format(\'%I.%I\', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = \'public\' AND tablename NOT IN (\'alembic_version\', \'mutx_ops_ledger\', \'mutx_ops_audit\') LOOP EXECUTE \'DROP TABLE IF EXISTS \' || r.t || \' CASCADE\'; END LOOP; END $$');
-    await ctx.db.query("DELETE FROM mutx_ops_ledger");
+    await ctx.db.query("DELETE FROM mutx_ops.ledger");
     await run('upgrade', 'head');
   }
 }

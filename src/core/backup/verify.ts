@@ -105,7 +105,7 @@ async function restoreTest(ctx: CatalogContext & { target: Target }, backup: Res
     }
     // mutx-ops' own bookkeeping grows with every operation on the source (audit mirror, ledger
     // markers and adoptions): a later count there says nothing about the backup.
-    const bookkeeping = new Set([`${ctx.settings.version_schema}.mutx_ops_audit`, `${ctx.settings.version_schema}.mutx_ops_ledger`]);
+    const bookkeeping = new Set(['mutx_ops.audit', 'mutx_ops.ledger', `${ctx.settings.version_schema}.mutx_ops_audit`, `${ctx.settings.version_schema}.mutx_ops_ledger`]);
     const names = [...new Set([...restored.rows.keys(), ...(source?.rows.keys() ?? [])])].sort();
     tables = names.map((name) => ({ table: name, restoredRows: restored.rows.get(name) ?? null, sourceRows: source ? (source.rows.get(name) ?? null) : null }));
     // A source that has since migrated to another revision is not what the backup should match:

@@ -12,6 +12,7 @@ export interface Blocker {
 export type MigrationEvent =
   | { type: 'lock-waiting'; holder?: string; waitedMs: number }
   | { type: 'lock-acquired' }
+  | { type: 'notice'; message: string }
   | { type: 'plan'; direction: Direction; steps: { revision: string; message: string }[] }
   | { type: 'step-started'; index: number; total: number; revision: string; direction: Direction; message: string }
   | { type: 'blocked'; revision: string; blockers: Blocker[] }

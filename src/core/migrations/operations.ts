@@ -9,20 +9,11 @@ import type { ExecutionContext, MigrationEngine, SectionRun } from './engine';
 import { engineFor } from './engines';
 import type { AppliedStep, MigrationEvent } from './events';
 import type { RevisionGraph } from './graph';
+import { OWN_SCHEMA, type MovedTable } from './ownTables';
 import { acquireMigrationLock, describeHolder, findLockHolder, type LockHolder } from './lock';
 import { appliedSet, type Direction, type Plan } from './plan';
-import {
-  ensureTables,
-  ledgerInsertSql,
-  readLedger,
-  readPartialMigrations,
-  readRecordedChecksums,
-  readVersionRows,
-  tablesExist,
-  type LedgerRow,
-  type PartialMigration,
-  type VersionTableNames,
-} from './versionTable';
+import { ensureTables, readVersionRows, tablesExist, type VersionTableNames } from './versionTable';
+import { ledgerInsertSql, readLedger, readPartialMigrations, readRecordedChecksums, type LedgerRow, type PartialMigration } from './ledger';
 
 /** Everything an operation needs: where, who, how to report. Shared by the CLI and the runbook engine. */
 export interface CoreContext {
@@ -226,10 +217,9 @@ export async function migrate(ctx: CoreContext, direction: Direction, target: st
             const revision = graph.resolve(spec);
             if (!applied.has(revision)) throw new MutxError('revision', `--accept-changed ${spec}: revision ${revision} is not applied`, { hint: 'only applied revisions carry a recorded checksum' });
           }
-          if (plan.steps.length > 0 || acceptChanged.length > 0) {
-            await ensureTables(client, names).catch(lost('creating the version and ledger tables'));
-            useClient(client, true);
-          }
+          const willWrite = plan.steps.length > 0 || acceptChanged.length > 0;
+          recordMovedTables(ctx, opId, await ensureTables(client, names, { create: willWrite }).catch(lost('creating the version and ledger tables')));
+          if (willWrite) useClient(client, true);
           const exists = await tablesExist(client, names).catch(lost('reading the version table'));
           let accepted: string[] = [];
           if (exists.version && exists.ledger) {
@@ -256,6 +246,13 @@ export async function migrate(ctx: CoreContext, direction: Direction, target: st
       }
     },
   );
+}
+
+/** Moving mutx-ops' tables into their own schema changes the database: it is audited. */
+function recordMovedTables(ctx: CoreContext, opId: string, moved: MovedTable[]): void {
+  if (moved.length === 0) return;
+  ctx.audit.append({ action: 'move-own-tables', phase: 'event', target: ctx.target.redacted, run_id: ctx.runId, details: { moved } }, opId);
+  ctx.onEvent?.({ type: 'notice', message: `moved ${moved.map((m) => `${m.from} → ${m.to} (${m.rows} rows)`).join(', ')}: mutx-ops keeps its own tables in the ${OWN_SCHEMA} schema` });
 }
 
 async function acquireLock(ctx: CoreContext, client: pg.Client, names: VersionTableNames, lockWaitSeconds: number | undefined, deadline?: number, timeoutSeconds?: number) {
@@ -419,7 +416,7 @@ export async function stamp(ctx: CoreContext, target: string, options: { purge?:
       };
       const lock = await acquireLock(ctx, client, names, options.lockWaitSeconds);
       try {
-        await ensureTables(client, names).catch(lost('creating the version and ledger tables'));
+        recordMovedTables(ctx, opId, await ensureTables(client, names).catch(lost('creating the version and ledger tables')));
         const before = await readVersionRows(client, names).catch(lost('reading the version table'));
         note({ revisions_before: before });
         const unknown = before.filter((id) => !graph.has(id));

@@ -11,7 +11,8 @@ import type { FaultHooks } from '../../core/faults';
 import type { Operator } from '../../core/identity';
 import { findLockHolder } from '../../core/migrations/lock';
 import { loadGraph, migrate, versionNames, type CoreContext } from '../../core/migrations/operations';
-import { readPartialMigrations, readVersionRows } from '../../core/migrations/versionTable';
+import { readVersionRows } from '../../core/migrations/versionTable';
+import { readPartialMigrations } from '../../core/migrations/ledger';
 import { DRILL_DATABASE_PREFIX, createSandboxDatabase, sandboxUrl, type SandboxProgress } from '../../core/sandbox';
 import { parseYamlText } from '../../core/yamlFile';
 import type { RunResult } from '../engine';
@@ -148,8 +149,8 @@ function drillDatabaseName(scenario: string): string {
 }
 
 function excludedTable(name: string, settings: ProjectSettings): boolean {
-  const table = name.split('.').pop()!.replace(/"/g, '');
-  return table.startsWith('mutx_ops_') || table === settings.version_table;
+  const [schema, table] = name.replace(/"/g, '').split('.');
+  return schema === 'mutx_ops' || table!.startsWith('mutx_ops_') || table === settings.version_table;
 }
 
 async function appRowCounts(client: import('pg').Client, settings: ProjectSettings): Promise<Record<string, number>> {

@@ -1,7 +1,7 @@
 import { listBackups } from '../../core/backup';
 import { describeHolder, findLockHolder } from '../../core/migrations/lock';
 import { describePartial, loadGraph, versionNames } from '../../core/migrations/operations';
-import { readPartialMigrations } from '../../core/migrations/versionTable';
+import { readPartialMigrations } from '../../core/migrations/ledger';
 import { currentRows, info, withClient, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 async function runInspect(step: StepOf<'inspect'>, c: StepContext): Promise<StepOutcome> {

@@ -1,5 +1,5 @@
 import { describePartial, reconcile, versionNames } from '../../core/migrations/operations';
-import { readPartialMigrations } from '../../core/migrations/versionTable';
+import { readPartialMigrations } from '../../core/migrations/ledger';
 import { confirmDestructive, info, requireFreshBackup, withClient, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 async function runReconcileStep(step: StepOf<'reconcile'>, c: StepContext): Promise<StepOutcome> {

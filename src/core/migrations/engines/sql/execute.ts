@@ -5,7 +5,8 @@ import type { Operator } from '../../../identity';
 import { describeBlockers, type AppliedStep, type Blocker, type MigrationEvent } from '../../events';
 import { delay } from '../../lock';
 import type { Plan, PlanStep } from '../../plan';
-import { ledgerInsertSql, versionUpdateSql, type LedgerEntry, type VersionTableNames } from '../../versionTable';
+import { versionUpdateSql, type VersionTableNames } from '../../versionTable';
+import { ledgerInsertSql, type LedgerEntry } from '../../ledger';
 import type { MigrationFile } from './file';
 import { splitSqlStatements, type SqlStatement } from './sqlSplit';
 
