@@ -1,10 +1,10 @@
 import type pg from 'pg';
-import { connect, type Target } from '../../../connection';
+import type { Target } from '../../../connection';
 import { ExitCode, MutxError } from '../../../errors';
 import type { Operator } from '../../../identity';
-import { describeBlockers, type AppliedStep, type Blocker, type MigrationEvent } from '../../events';
-import { delay } from '../../lock';
+import { describeBlockers, type AppliedStep, type MigrationEvent } from '../../events';
 import type { Plan, PlanStep } from '../../plan';
+import { LOCK_NOT_AVAILABLE, QUERY_CANCELED, ServerWatch, withLockRetries } from '../../watch';
 import { versionUpdateSql, type VersionTableNames } from '../../versionTable';
 import { ledgerInsertSql, type LedgerEntry } from '../../ledger';
 import type { MigrationFile } from './file';
@@ -29,12 +29,6 @@ export interface ExecuteOptions {
   forceNonTransactional?: boolean;
 }
 
-const LOCK_NOT_AVAILABLE = '55P03';
-const QUERY_CANCELED = '57014';
-
-/** Why the current statement stopped, when we stopped it. */
-type StopReason = 'timeout' | 'cancelled';
-
 interface PgError extends Error {
   code?: string;
   position?: string;
@@ -57,28 +51,32 @@ class StepFailure extends Error {
  * cancellation stop the running statement on the server with pg_cancel_backend.
  */
 export class PlanExecutor {
-  private control?: pg.Client;
-  private controlPending?: Promise<pg.Client | undefined>;
-  private stopReason?: StopReason;
-  private statementStartedAt?: number;
   private currentRevision = '';
-  private lastBlockers: Blocker[] = [];
-  private watchTimer?: NodeJS.Timeout;
-  private deadlineTimer?: NodeJS.Timeout;
-  private polling = false;
+  private readonly watch: ServerWatch;
 
-  constructor(private readonly options: ExecuteOptions) {}
+  constructor(private readonly options: ExecuteOptions) {
+    this.watch = new ServerWatch({
+      target: options.target,
+      operator: options.operator,
+      connectTimeoutSeconds: options.connectTimeoutSeconds,
+      deadline: options.deadline,
+      signal: options.signal,
+      onBlocked: (blockers) => options.onEvent?.({ type: 'blocked', revision: this.currentRevision, blockers }),
+    });
+    this.watch.watch((options.client as unknown as { processID: number }).processID);
+  }
+
+  private get stopReason() {
+    return this.watch.stopReason;
+  }
+
+  private get lastBlockers() {
+    return this.watch.lastBlockers;
+  }
 
   async run(plan: Plan<MigrationFile>): Promise<AppliedStep[]> {
     const { options } = this;
     const done: AppliedStep[] = [];
-    const onAbort = () => this.stop('cancelled');
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) this.stopReason = 'cancelled';
-    if (options.deadline !== undefined) {
-      this.deadlineTimer = setTimeout(() => this.stop('timeout'), Math.max(0, options.deadline - Date.now()));
-    }
-    this.watchTimer = setInterval(() => void this.pollBlockers(), 300);
     try {
       await options.client.query(`SET lock_timeout = '${Math.round(options.lockTimeoutSeconds * 1000)}ms'`);
       if (options.singleTransaction) {
@@ -110,17 +108,8 @@ export class PlanExecutor {
     } catch (error) {
       throw this.withProgress(error, done);
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      clearTimeout(this.deadlineTimer);
-      clearInterval(this.watchTimer);
-      await this.control?.end().catch(() => {});
+      await this.watch.close();
     }
-  }
-
-  /** Stops the statement running now, on the server. */
-  stop(reason: StopReason): void {
-    this.stopReason ??= reason;
-    void this.cancelBackend();
   }
 
   private async runStep(step: PlanStep<MigrationFile>, index: number, total: number, transaction: 'own' | 'inside' | 'none'): Promise<AppliedStep> {
@@ -196,7 +185,7 @@ export class PlanExecutor {
 
   private async runStatement(statement: SqlStatement, section: 'upgrade' | 'downgrade' | 'verify', prefix = ''): Promise<pg.QueryResult> {
     this.throwIfStopped();
-    this.statementStartedAt = Date.now();
+    this.watch.busy(true);
     try {
       const result = await this.options.client.query(prefix + statement.sql);
       // With a prefix the driver returns one result per statement; the statement's is the last.
@@ -204,7 +193,7 @@ export class PlanExecutor {
     } catch (error) {
       throw new StepFailure(error as PgError, statement, section);
     } finally {
-      this.statementStartedAt = undefined;
+      this.watch.busy(false);
     }
   }
 
@@ -244,28 +233,23 @@ export class PlanExecutor {
     }
   }
 
-  private async withLockRetries(revision: string, attempt: () => Promise<void>): Promise<void> {
-    const { lockRetries } = this.options;
-    for (let tries = 0; ; tries++) {
-      try {
-        await attempt();
-        return;
-      } catch (error) {
-        const code = error instanceof StepFailure ? (error.cause as PgError).code : undefined;
-        if (code !== LOCK_NOT_AVAILABLE || tries >= lockRetries || this.stopReason) throw error;
-        const delayMs = Math.min(8000, 1000 * 2 ** tries);
-        if (this.options.deadline !== undefined && Date.now() + delayMs >= this.options.deadline) throw error;
+  private withLockRetries(revision: string, attempt: () => Promise<void>): Promise<void> {
+    return withLockRetries({
+      retries: this.options.lockRetries,
+      watch: this.watch,
+      signal: this.options.signal,
+      isLockTimeout: (error) => error instanceof StepFailure && (error.cause as PgError).code === LOCK_NOT_AVAILABLE,
+      onRetry: (attempt, delayMs) =>
         this.options.onEvent?.({
           type: 'retry',
           revision,
-          attempt: tries + 1,
-          of: lockRetries,
+          attempt,
+          of: this.options.lockRetries,
           delayMs,
           reason: `lock_timeout (${this.options.lockTimeoutSeconds}s)${this.lastBlockers.length ? `; blocked by ${describeBlockers(this.lastBlockers)}` : ''}`,
-        });
-        await delay(delayMs, this.options.signal);
-      }
-    }
+        }),
+      attempt,
+    });
   }
 
   private describeFailure(step: PlanStep<MigrationFile>, error: unknown, failure: StepFailure | undefined): MutxError {
@@ -342,44 +326,6 @@ export class PlanExecutor {
 
   private async rollbackQuietly(): Promise<void> {
     await this.options.client.query('ROLLBACK').catch(() => {});
-  }
-
-  private async controlConnection(): Promise<pg.Client | undefined> {
-    if (this.control) return this.control;
-    this.controlPending ??= connect(this.options.target, { operator: this.options.operator, connectTimeoutSeconds: this.options.connectTimeoutSeconds })
-      .then((client) => (this.control = client))
-      .catch(() => undefined);
-    return this.controlPending;
-  }
-
-  /** pg_cancel_backend from a second connection: query_timeout alone would leave it running. */
-  private async cancelBackend(): Promise<void> {
-    const pid = (this.options.client as unknown as { processID: number }).processID;
-    const control = await this.controlConnection();
-    await control?.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => {});
-  }
-
-  /** While a statement waits, ask the server who blocks it, so the operator sees the culprit. */
-  private async pollBlockers(): Promise<void> {
-    if (this.polling || this.statementStartedAt === undefined || Date.now() - this.statementStartedAt < 250) return;
-    this.polling = true;
-    try {
-      const control = await this.controlConnection();
-      if (!control) return;
-      const pid = (this.options.client as unknown as { processID: number }).processID;
-      const result = await control.query<{ pid: number; application_name: string; state: string | null; xact_start: Date | null; query: string }>(
-        'SELECT pid, application_name, state, xact_start, left(query, 200) AS query FROM pg_stat_activity WHERE pid = ANY(pg_blocking_pids($1))',
-        [pid],
-      );
-      if (result.rows.length > 0) {
-        this.lastBlockers = result.rows.map((row) => ({ pid: row.pid, applicationName: row.application_name, state: row.state, xactStart: row.xact_start, query: row.query }));
-        this.options.onEvent?.({ type: 'blocked', revision: this.currentRevision, blockers: this.lastBlockers });
-      }
-    } catch {
-      // Diagnostics only.
-    } finally {
-      this.polling = false;
-    }
   }
 
   private withProgress(error: unknown, done: AppliedStep[]): unknown {
