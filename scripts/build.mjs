@@ -1,6 +1,6 @@
 // Bundles the bin with esbuild. The TUI is a separate chunk loaded with a dynamic import,
 // so headless commands never load Ink or React (start-up cost ~0.6 s otherwise).
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -73,6 +73,9 @@ await build({
   plugins: [notOnCloudflare],
   logLevel: 'warning',
 });
+
+// The Alembic engine's Python runner ships beside the bundle (found by runnerScript()).
+copyFileSync(`${root}src/core/migrations/engines/alembic/runner.py`, `${root}dist/alembic-runner.py`);
 
 // Written last: a build that failed half-way leaves no stamp, so the next --if-stale rebuilds.
 writeFileSync(stampFile, `${new Date().toISOString()}\n`);

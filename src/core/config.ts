@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { envPyVersionTable } from './migrations/engines/alembic/project';
 import { loadYamlFile } from './yamlFile';
 
 export const PROJECT_FILE = 'mutx-ops.yaml';
@@ -23,8 +24,22 @@ const environmentSchema = z
   .strict();
 export type EnvironmentSettings = z.infer<typeof environmentSchema>;
 
+const alembicSchema = z
+  .object({
+    /** The project's alembic.ini, relative to the project root. */
+    config: z.string().default('alembic.ini'),
+    /** Its section (alembic's `--name`). */
+    section: z.string().default('alembic'),
+    /** The interpreter that can `import alembic` (default: .venv, venv, the `alembic` on PATH, python3). */
+    python: z.string().optional(),
+  })
+  .strict();
+
 export const projectSettingsSchema = z
   .object({
+    /** sql: mutx-ops' SQL files; alembic: the project's Alembic revisions. Default: alembic when alembic.ini is found. */
+    engine: z.enum(['sql', 'alembic']).optional(),
+    alembic: alembicSchema.default({ config: 'alembic.ini', section: 'alembic' }),
     migrations_dir: z.string().default('migrations'),
     runbooks_dir: z.string().default('runbooks'),
     version_table: z
@@ -51,11 +66,14 @@ export const projectSettingsSchema = z
 
 export type ProjectSettingsFile = z.infer<typeof projectSettingsSchema>;
 
-export interface ProjectSettings extends ProjectSettingsFile {
-  /** Folder holding mutx-ops.yaml, or the working directory when there is none. */
+export interface ProjectSettings extends Omit<ProjectSettingsFile, 'engine'> {
+  /** Folder holding mutx-ops.yaml (or alembic.ini), or the working directory when there is none. */
   root: string;
   /** The settings file, when one was found. */
   file?: string;
+  engine: 'sql' | 'alembic';
+  /** The Alembic configuration file (engine alembic). */
+  alembicConfigPath: string;
   migrationsPath: string;
   runbooksPath: string;
   statePath: string;
@@ -63,12 +81,18 @@ export interface ProjectSettings extends ProjectSettingsFile {
   backupsPath: string;
 }
 
-/** Walks up from `start` to the folder holding mutx-ops.yaml; the working directory if none. */
+export const ALEMBIC_FILE = 'alembic.ini';
+
+/**
+ * Walks up from `start` to the nearest folder holding mutx-ops.yaml or alembic.ini (an Alembic
+ * project needs no mutx-ops.yaml); the working directory if none.
+ */
 export function findProjectRoot(start = process.cwd()): { root: string; file?: string } {
   let dir = path.resolve(start);
   for (;;) {
     const candidate = path.join(dir, PROJECT_FILE);
     if (fs.existsSync(candidate)) return { root: dir, file: candidate };
+    if (fs.existsSync(path.join(dir, ALEMBIC_FILE))) return { root: dir };
     const parent = path.dirname(dir);
     if (parent === dir) return { root: path.resolve(start) };
     dir = parent;
@@ -82,15 +106,38 @@ export function loadProjectSettings(options: { cwd?: string; migrationsDir?: str
     : projectSettingsSchema.parse({});
   const resolve = (p: string) => path.resolve(root, p);
   const statePath = resolve(parsed.state_dir);
+  const alembicConfigPath = resolve(parsed.alembic.config);
+  const engine = parsed.engine ?? (!options.migrationsDir && fs.existsSync(alembicConfigPath) ? 'alembic' : 'sql');
   return {
     ...parsed,
+    ...(engine === 'alembic' ? alembicVersionTable(alembicConfigPath, parsed.alembic.section, root, file ? rawKeys(file) : new Set()) : {}),
     root,
     file,
+    engine,
+    alembicConfigPath,
     migrationsPath: options.migrationsDir ? path.resolve(options.migrationsDir) : resolve(parsed.migrations_dir),
     runbooksPath: resolve(parsed.runbooks_dir),
     statePath,
     auditPath: parsed.audit_path ? resolve(parsed.audit_path) : path.join(statePath, 'audit.jsonl'),
     backupsPath: parsed.backups_dir ? resolve(parsed.backups_dir) : path.join(statePath, 'backups'),
+  };
+}
+
+/** Keys the settings file sets itself (zod fills in defaults for the rest). */
+function rawKeys(file: string): Set<string> {
+  const text = fs.readFileSync(file, 'utf8');
+  return new Set([...text.matchAll(/^([a-z_]+)\s*:/gm)].map((match) => match[1]!));
+}
+
+/**
+ * An Alembic project's version table is what its env.py passes to configure(); when mutx-ops.yaml
+ * does not say, take it from env.py where it is a literal (the runner checks it at run time).
+ */
+function alembicVersionTable(iniPath: string, section: string, root: string, explicit: Set<string>): Partial<Pick<ProjectSettingsFile, 'version_table' | 'version_schema'>> {
+  const declared = envPyVersionTable(iniPath, section, root);
+  return {
+    ...(declared.table && !explicit.has('version_table') ? { version_table: declared.table } : {}),
+    ...(declared.schema && !explicit.has('version_schema') ? { version_schema: declared.schema } : {}),
   };
 }
 

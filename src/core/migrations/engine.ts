@@ -39,6 +39,13 @@ export interface ExecutionContext {
   onEvent?: (event: MigrationEvent) => void;
 }
 
+/** What an engine that runs a child process needs before the core connects (to overlap its start-up). */
+export interface RuntimeContext {
+  target: Target;
+  operator: Operator;
+  lockTimeoutSeconds: number;
+}
+
 /** A section of a revision as `show` prints it. */
 export interface RevisionText {
   title: string;
@@ -85,7 +92,9 @@ export interface MigrationEngine<R extends Revision = Revision> {
   /** Every revision, read statically: no database, and no Python unless a file needs it. */
   loadGraph(): RevisionGraph<R>;
   /** Called before connecting, so slow start-up (a Python interpreter) overlaps with it. */
-  warmUp?(): void;
+  warmUp?(runtime: RuntimeContext): void;
+  /** Ends whatever warmUp started and nothing used (called when the operation ends, however it ends). */
+  release?(): Promise<void>;
   /** Resolves `upgrade|downgrade TARGET` from these version rows into a plan, as the engine's tool would. */
   prepare(graph: RevisionGraph<R>, direction: Direction, target: string, versionRows: string[]): Promise<PreparedRun<R>>;
   prepareStamp(graph: RevisionGraph<R>, target: string, versionRows: string[], options: { purge: boolean }): Promise<PreparedStamp>;

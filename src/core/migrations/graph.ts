@@ -41,6 +41,26 @@ export class RevisionGraph<R extends Revision = Revision> {
         children.get(parent)!.push(file.revision);
       }
     }
+    // Branch labels name one revision each; depends_on names a revision id or a branch label.
+    const labels = new Map<string, R>();
+    for (const file of files) {
+      for (const label of file.branchLabels) {
+        const other = labels.get(label) ?? byId.get(label);
+        if (other) {
+          throw new MutxError('graph', `${file.file}:${file.headerLines.branch_labels ?? file.headerLines.revision}: branch label "${label}" of ${file.revision} is already used by ${other.revision}`, { hint: 'give the branch another label' });
+        }
+        labels.set(label, file);
+      }
+    }
+    for (const file of files) {
+      file.dependsOn = file.dependsOn.map((dependency) => {
+        const resolved = byId.has(dependency) ? dependency : labels.get(dependency)?.revision;
+        if (!resolved) {
+          throw new MutxError('graph', `${file.file}:${file.headerLines.depends_on ?? file.headerLines.revision}: revision ${file.revision} depends on unknown revision ${dependency}`, { hint: 'fix depends_on or restore the missing file' });
+        }
+        return resolved;
+      });
+    }
     const order = topologicalOrder(files, children);
     return new RevisionGraph(byId, children, order);
   }
@@ -71,7 +91,10 @@ export class RevisionGraph<R extends Revision = Revision> {
     return this.order.filter((id) => this.get(id).revises.length === 0);
   }
 
-  /** The revision and everything below it. */
+  /**
+   * The revision and everything below it: its parents and (Alembic's depends_on) its
+   * dependencies, which are applied before it and whose version rows it replaces.
+   */
   ancestorsOrSelf(revisions: Iterable<string>): Set<string> {
     const seen = new Set<string>();
     const stack = [...revisions];
@@ -79,7 +102,8 @@ export class RevisionGraph<R extends Revision = Revision> {
       const id = stack.pop()!;
       if (seen.has(id)) continue;
       seen.add(id);
-      stack.push(...this.get(id).revises);
+      const revision = this.get(id);
+      stack.push(...revision.revises, ...revision.dependsOn);
     }
     return seen;
   }
@@ -99,7 +123,7 @@ export class RevisionGraph<R extends Revision = Revision> {
   /** The tips of an applied set: members that are not a parent of another member. */
   headsOf(applied: ReadonlySet<string>): string[] {
     const covered = new Set<string>();
-    for (const id of applied) for (const parent of this.get(id).revises) covered.add(parent);
+    for (const id of applied) for (const parent of [...this.get(id).revises, ...this.get(id).dependsOn]) covered.add(parent);
     return this.order.filter((id) => applied.has(id) && !covered.has(id));
   }
 

@@ -60,6 +60,18 @@ export function ledgerInsertSql(_names: VersionTableNames, entry: LedgerEntry): 
   return `INSERT INTO ${LEDGER_TABLE} (revision, direction, checksum, operator, host, started_at, duration_ms, outcome, failed_statement, error, run_id, audit_op_id) VALUES (${values.join(', ')})`;
 }
 
+/**
+ * The same INSERT for an engine that writes ledger rows on its own connection (the Alembic
+ * runner, through SQLAlchemy's text() with :named parameters). It inserts nothing when the
+ * session named by :lock_pid no longer holds the migration lock, so a run whose mutx-ops died
+ * (or lost its lock) cannot commit: the runner checks that one row was inserted.
+ */
+export function ledgerInsertTemplate(): string {
+  return `INSERT INTO ${LEDGER_TABLE} (revision, direction, checksum, operator, host, started_at, duration_ms, outcome, run_id, audit_op_id)
+SELECT :revision, :direction, :checksum, :operator, :host, clock_timestamp() - make_interval(secs => :duration_ms / 1000.0), :duration_ms, :outcome, :run_id, :audit_op_id
+WHERE EXISTS (SELECT 1 FROM pg_locks WHERE pid = :lock_pid AND locktype = 'advisory' AND classid = :lock_k1 AND objid = :lock_k2 AND objsubid = 2 AND granted)`;
+}
+
 export interface LedgerRow {
   id: number;
   revision: string;

@@ -185,9 +185,24 @@ export interface MigrateResult {
 
 /** `upgrade`/`downgrade`: lock, check drift, plan (the engine resolves the target), execute, record. */
 export async function migrate(ctx: CoreContext, direction: Direction, target: string, options: MigrateOptions = {}): Promise<MigrateResult> {
+  return withEngine(ctx, options.lockTimeoutSeconds, (engine, graph) => migrateWith(engine, graph, ctx, direction, target, options));
+}
+
+/**
+ * The project's engine, started early (warmUp: a Python interpreter loads while mutx-ops
+ * connects) and released however the operation ends.
+ */
+async function withEngine<T>(ctx: CoreContext, lockTimeoutSeconds: number | undefined, fn: (engine: MigrationEngine, graph: RevisionGraph) => Promise<T>): Promise<T> {
   const engine = engineFor(ctx.settings);
-  engine.warmUp?.();
-  const graph = engine.loadGraph();
+  engine.warmUp?.({ target: ctx.target, operator: ctx.operator, lockTimeoutSeconds: lockTimeoutSeconds ?? ctx.settings.lock_timeout_seconds });
+  try {
+    return await fn(engine, engine.loadGraph());
+  } finally {
+    await engine.release?.();
+  }
+}
+
+async function migrateWith(engine: MigrationEngine, graph: RevisionGraph, ctx: CoreContext, direction: Direction, target: string, options: MigrateOptions): Promise<MigrateResult> {
   const names = versionNames(ctx.settings);
   const deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : undefined;
   return audited(
@@ -315,48 +330,48 @@ export interface ReconcileResult {
  * with its verify. Nothing moves the version table.
  */
 export async function reconcile(ctx: CoreContext, options: { timeoutSeconds?: number; lockWaitSeconds?: number; dryRun?: boolean } = {}): Promise<ReconcileResult> {
-  const engine = engineFor(ctx.settings);
-  const graph = engine.loadGraph();
-  const names = versionNames(ctx.settings);
-  const deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : undefined;
-  return audited(ctx, { action: 'reconcile', args: { dry_run: Boolean(options.dryRun) } }, async ({ opId, note, useClient }) => {
-    const client = useClient(await openClient(ctx), !options.dryRun);
-    const lost = (action: string) => (error: unknown): never => {
-      throw connectionFailure(ctx.target, action, error);
-    };
-    const lock = await acquireLock(ctx, client, names, options.lockWaitSeconds, deadline, options.timeoutSeconds);
-    try {
-      const versionRows = await readVersionRows(client, names).catch(lost('reading the version table'));
-      note({ revisions_before: versionRows, revisions_after: versionRows });
-      const applied = appliedSet(graph, versionRows);
-      const partial = await readPartialMigrations(client, names).catch(lost('reading the ledger'));
-      const sections: SectionRun[] = [];
-      const reconciled: ReconcileResult['reconciled'] = [];
-      for (const entry of partial.reverse()) {
-        if (!graph.has(entry.revision)) {
-          throw new MutxError('revision', `${describePartial(entry)}, but no migration file defines ${entry.revision}`, { hint: 'restore the migration file (git), then reconcile' });
+  return withEngine(ctx, undefined, async (engine, graph) => {
+    const names = versionNames(ctx.settings);
+    const deadline = options.timeoutSeconds !== undefined ? Date.now() + options.timeoutSeconds * 1000 : undefined;
+    return audited(ctx, { action: 'reconcile', args: { dry_run: Boolean(options.dryRun) } }, async ({ opId, note, useClient }) => {
+      const client = useClient(await openClient(ctx), !options.dryRun);
+      const lost = (action: string) => (error: unknown): never => {
+        throw connectionFailure(ctx.target, action, error);
+      };
+      const lock = await acquireLock(ctx, client, names, options.lockWaitSeconds, deadline, options.timeoutSeconds);
+      try {
+        const versionRows = await readVersionRows(client, names).catch(lost('reading the version table'));
+        note({ revisions_before: versionRows, revisions_after: versionRows });
+        const applied = appliedSet(graph, versionRows);
+        const partial = await readPartialMigrations(client, names).catch(lost('reading the ledger'));
+        const sections: SectionRun[] = [];
+        const reconciled: ReconcileResult['reconciled'] = [];
+        for (const entry of partial.reverse()) {
+          if (!graph.has(entry.revision)) {
+            throw new MutxError('revision', `${describePartial(entry)}, but no migration file defines ${entry.revision}`, { hint: 'restore the migration file (git), then reconcile' });
+          }
+          const revision = graph.get(entry.revision);
+          const ran: Direction[] = ['downgrade'];
+          sections.push({ revision, direction: 'downgrade' });
+          if (applied.has(entry.revision)) {
+            sections.push({ revision, direction: 'upgrade' });
+            ran.push('upgrade');
+          }
+          reconciled.push({ revision: entry.revision, attempted: entry.direction, ran });
         }
-        const revision = graph.get(entry.revision);
-        const ran: Direction[] = ['downgrade'];
-        sections.push({ revision, direction: 'downgrade' });
-        if (applied.has(entry.revision)) {
-          sections.push({ revision, direction: 'upgrade' });
-          ran.push('upgrade');
-        }
-        reconciled.push({ revision: entry.revision, attempted: entry.direction, ran });
+        ctx.onEvent?.({ type: 'plan', direction: 'downgrade', steps: sections.map((step) => ({ revision: step.revision.revision, message: `${step.direction} section (reconcile)` })) });
+        if (options.dryRun || sections.length === 0) return { reconciled, versionRows };
+        await engine.runSections(sections, executionContext(ctx, client, opId, { deadline })).catch(lost('reconcile'));
+        const settled = reconciled.map((entry) =>
+          ledgerInsertSql(names, { revision: entry.revision, direction: 'reconcile', checksum: graph.get(entry.revision).checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt: new Date(), durationMs: 0, outcome: 'reconciled', runId: ctx.runId, auditOpId: opId }),
+        );
+        await client.query(['BEGIN', ...settled, 'COMMIT'].join(';\n')).catch(lost('recording the reconcile in the ledger'));
+        note({ details: { reconciled } });
+        return { reconciled, versionRows };
+      } finally {
+        await lock.release().catch(() => {});
       }
-      ctx.onEvent?.({ type: 'plan', direction: 'downgrade', steps: sections.map((step) => ({ revision: step.revision.revision, message: `${step.direction} section (reconcile)` })) });
-      if (options.dryRun || sections.length === 0) return { reconciled, versionRows };
-      await engine.runSections(sections, executionContext(ctx, client, opId, { deadline })).catch(lost('reconcile'));
-      const settled = reconciled.map((entry) =>
-        ledgerInsertSql(names, { revision: entry.revision, direction: 'reconcile', checksum: graph.get(entry.revision).checksum, operator: ctx.operator.name, host: ctx.operator.host, startedAt: new Date(), durationMs: 0, outcome: 'reconciled', runId: ctx.runId, auditOpId: opId }),
-      );
-      await client.query(['BEGIN', ...settled, 'COMMIT'].join(';\n')).catch(lost('recording the reconcile in the ledger'));
-      note({ details: { reconciled } });
-      return { reconciled, versionRows };
-    } finally {
-      await lock.release().catch(() => {});
-    }
+    });
   });
 }
 
@@ -402,43 +417,42 @@ export interface StampResult {
 }
 
 export async function stamp(ctx: CoreContext, target: string, options: { purge?: boolean; lockWaitSeconds?: number } = {}): Promise<StampResult> {
-  const engine = engineFor(ctx.settings);
-  engine.warmUp?.();
-  const graph = engine.loadGraph();
-  const names = versionNames(ctx.settings);
-  return audited(
-    ctx,
-    { action: 'stamp', args: { target, purge: options.purge ?? false } },
-    async ({ opId, note, useClient }) => {
-      const client = useClient(await openClient(ctx), true);
-      const lost = (action: string) => (error: unknown): never => {
-        throw connectionFailure(ctx.target, action, error);
-      };
-      const lock = await acquireLock(ctx, client, names, options.lockWaitSeconds);
-      try {
-        recordMovedTables(ctx, opId, await ensureTables(client, names).catch(lost('creating the version and ledger tables')));
-        const before = await readVersionRows(client, names).catch(lost('reading the version table'));
-        note({ revisions_before: before });
-        const unknown = before.filter((id) => !graph.has(id));
-        if (unknown.length > 0 && !options.purge) {
-          throw new MutxError('revision', `the version table holds ${unknown.join(', ')}, which no migration file knows`, { hint: 'add --purge to replace every row' });
-        }
-        const prepared = await engine.prepareStamp(graph, target, before, { purge: Boolean(options.purge) });
+  return withEngine(ctx, undefined, async (engine, graph) => {
+    const names = versionNames(ctx.settings);
+    return audited(
+      ctx,
+      { action: 'stamp', args: { target, purge: options.purge ?? false } },
+      async ({ opId, note, useClient }) => {
+        const client = useClient(await openClient(ctx), true);
+        const lost = (action: string) => (error: unknown): never => {
+          throw connectionFailure(ctx.target, action, error);
+        };
+        const lock = await acquireLock(ctx, client, names, options.lockWaitSeconds);
         try {
-          await prepared.execute(executionContext(ctx, client, opId)).catch((error: unknown) => {
-            if (error instanceof MutxError) throw error;
-            throw new MutxError('migration-failed', `stamp ${target} failed: ${(error as Error).message}`, { hint: 'nothing was changed' });
-          });
+          recordMovedTables(ctx, opId, await ensureTables(client, names).catch(lost('creating the version and ledger tables')));
+          const before = await readVersionRows(client, names).catch(lost('reading the version table'));
+          note({ revisions_before: before });
+          const unknown = before.filter((id) => !graph.has(id));
+          if (unknown.length > 0 && !options.purge) {
+            throw new MutxError('revision', `the version table holds ${unknown.join(', ')}, which no migration file knows`, { hint: 'add --purge to replace every row' });
+          }
+          const prepared = await engine.prepareStamp(graph, target, before, { purge: Boolean(options.purge) });
+          try {
+            await prepared.execute(executionContext(ctx, client, opId)).catch((error: unknown) => {
+              if (error instanceof MutxError) throw error;
+              throw new MutxError('migration-failed', `stamp ${target} failed: ${(error as Error).message}`, { hint: 'nothing was changed' });
+            });
+          } finally {
+            await prepared.dispose();
+          }
+          note({ revisions_after: prepared.after });
+          return { before, after: prepared.after };
         } finally {
-          await prepared.dispose();
+          await lock.release().catch(() => {});
         }
-        note({ revisions_after: prepared.after });
-        return { before, after: prepared.after };
-      } finally {
-        await lock.release().catch(() => {});
-      }
-    },
-  );
+      },
+    );
+  });
 }
 
 /**
@@ -446,23 +460,22 @@ export async function stamp(ctx: CoreContext, target: string, options: { purge?:
  * without changing anything (the database is only read to learn the current revision).
  */
 export async function renderPlanSql(ctx: CoreContext, direction: Direction, target: string, options: MigrateOptions = {}): Promise<{ plan: Plan; sql: string }> {
-  const engine = engineFor(ctx.settings);
-  engine.warmUp?.();
-  const graph = engine.loadGraph();
-  const names = versionNames(ctx.settings);
-  return audited(ctx, { action: `${direction} --sql`, args: { target } }, async ({ opId, note, useClient }) => {
-    const client = useClient(await openClient(ctx), false);
-    const exists = await tablesExist(client, names);
-    const versionRows = await readVersionRows(client, names);
-    note({ revisions_before: versionRows, revisions_after: versionRows });
-    const prepared = await engine.prepare(graph, direction, target, versionRows);
-    try {
-      const { client: _unused, ...context } = executionContext(ctx, client, opId, options);
-      const sql = await engine.offlineSql(graph, prepared.plan, context, { lockTimeoutSeconds: context.lockTimeoutSeconds, singleTransaction: options.singleTransaction, tablesExist: exists.version && exists.ledger });
-      return { plan: prepared.plan, sql };
-    } finally {
-      await prepared.dispose();
-    }
+  return withEngine(ctx, options.lockTimeoutSeconds, async (engine, graph) => {
+    const names = versionNames(ctx.settings);
+    return audited(ctx, { action: `${direction} --sql`, args: { target } }, async ({ opId, note, useClient }) => {
+      const client = useClient(await openClient(ctx), false);
+      const exists = await tablesExist(client, names);
+      const versionRows = await readVersionRows(client, names);
+      note({ revisions_before: versionRows, revisions_after: versionRows });
+      const prepared = await engine.prepare(graph, direction, target, versionRows);
+      try {
+        const { client: _unused, ...context } = executionContext(ctx, client, opId, options);
+        const sql = await engine.offlineSql(graph, prepared.plan, context, { lockTimeoutSeconds: context.lockTimeoutSeconds, singleTransaction: options.singleTransaction, tablesExist: exists.version && exists.ledger });
+        return { plan: prepared.plan, sql };
+      } finally {
+        await prepared.dispose();
+      }
+    });
   });
 }
 
