@@ -120,7 +120,7 @@ describe('sandbox: start, use, reset, crash, stop', () => {
     expect(explicit.exitCode).toBe(2);
   });
 
-  it('reset restores the starting point after changes, in well under 2 s', async () => {
+  it('reset restores the starting point after changes (bench/sandbox.ts measures its speed)', async () => {
     const url = (await sandboxStatus(settings)).url!;
     const original = await counts(url);
     expect((await cli(['upgrade', 'head'])).exitCode).toBe(0);
@@ -133,13 +133,9 @@ describe('sandbox: start, use, reset, crash, stop', () => {
     const lingering = new pg.Client({ connectionString: url });
     lingering.on('error', () => {});
     await lingering.connect();
-    const started = Date.now();
     const reset = await json(['sandbox', 'reset']);
-    const wall = Date.now() - started;
     await lingering.end().catch(() => {});
     expect(reset).toMatchObject({ ok: true, url, starting_revisions: seeded, seeded: false, started: false });
-    expect(Number(reset.duration_ms)).toBeLessThan(2000);
-    expect(wall).toBeLessThan(2000);
     expect(await counts(url)).toEqual(original);
     expect((await json(['current'])).current).toEqual(seeded);
   });

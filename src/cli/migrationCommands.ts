@@ -5,7 +5,7 @@ import { engineFor } from '../core/migrations/engines';
 import type { MigrationEvent } from '../core/migrations/events';
 import type { RevisionGraph } from '../core/migrations/graph';
 import type { Revision } from '../core/migrations/revision';
-import { describePartial, loadGraph, migrate, reconcile, renderPlanSql, stamp, status, type MigrateOptions } from '../core/migrations/operations';
+import { autogenerateRevision, createRevision, describePartial, loadGraph, migrate, reconcile, renderPlanSql, stamp, status, type MigrateOptions } from '../core/migrations/operations';
 import { describeHolder } from '../core/migrations/lock';
 import { coreContextFrom, settingsFrom, type GlobalOptions } from './context';
 import { formatDuration, Output } from './output';
@@ -296,12 +296,12 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
     .command('revision')
     .description('create a new migration file revising the current head')
     .requiredOption('-m, --message <text>', 'what the revision changes')
-    .action((opts: { message: string }) =>
+    .option('--autogenerate', 'Alembic projects: let Alembic compare the database with the models and write the operations')
+    .action((opts: { message: string; autogenerate?: boolean }) =>
       run(async (globals, out) => {
-        const settings = settingsFrom(globals);
-        const engine = engineFor(settings);
-        const created = await engine.createRevision(engine.loadGraph(), opts.message, {});
-        out.result(created, () => `created ${path.relative(process.cwd(), created.file)} (revises ${created.revises.join(', ') || '<base>'})`);
+        const created = opts.autogenerate ? await autogenerateRevision(await coreContextFrom(globals, { signal }), opts.message) : await createRevision(settingsFrom(globals), opts.message);
+        const shown = path.relative(process.cwd(), created.file) || created.file;
+        out.result(created, () => [`created ${shown} (revises ${created.revises.join(', ') || '<base>'})`, `review it before you apply it: mutx-ops show ${created.revision}`]);
       }),
     );
 

@@ -25,10 +25,13 @@ export class Output {
     const exitCode = error instanceof MutxError ? error.exitCode : ExitCode.failed;
     const line = redactSecrets(error instanceof MutxError ? oneLine(error) : `internal error: ${oneLine(error)}`);
     process.stderr.write(`mutx-ops: ${line}\n`);
+    // A child's own trace (the Alembic runner's Python traceback) is shown with --debug only.
+    const { traceback, ...details } = (error instanceof MutxError ? error.details : undefined) ?? {};
+    if (debug && typeof traceback === 'string' && traceback) process.stderr.write(`${redactSecrets(traceback).split('\n').map(escapeControl).join('\n')}\n`);
     if (debug && error instanceof Error && error.stack) process.stderr.write(`${redactSecrets(error.stack).split('\n').map(escapeControl).join('\n')}\n`);
     if (!debug && !(error instanceof MutxError)) process.stderr.write('mutx-ops: run again with --debug for the stack trace\n');
     if (this.json) {
-      const body = error instanceof MutxError ? { kind: error.kind, message: error.message, hint: error.hint, details: error.details } : { kind: 'internal', message: oneLine(error) };
+      const body = error instanceof MutxError ? { kind: error.kind, message: error.message, hint: error.hint, details: debug ? error.details : details } : { kind: 'internal', message: oneLine(error) };
       process.stdout.write(`${JSON.stringify({ ok: false, exitCode, error: body }, jsonReplacer)}\n`);
     }
     return exitCode;

@@ -104,6 +104,6 @@ export interface MigrationEngine<R extends Revision = Revision> {
   offlineSql(graph: RevisionGraph<R>, plan: Plan<R>, context: Omit<ExecutionContext, 'client'>, options: OfflineSqlOptions): Promise<string>;
   /** The sections of a revision as `show` prints them (SQL sections, or the Python functions). */
   sections(revision: R): RevisionText[];
-  createRevision(graph: RevisionGraph<R>, message: string, options: { autogenerate?: boolean; target?: Target }): Promise<CreatedRevision>;
+  createRevision(graph: RevisionGraph<R>, message: string, options: { autogenerate?: boolean; runtime?: RuntimeContext }): Promise<CreatedRevision>;
   createMerge(graph: RevisionGraph<R>, message: string, revisions: string[]): Promise<CreatedRevision>;
 }

@@ -5,7 +5,7 @@ import type { FaultHooks } from '../faults';
 import { connect, type Target } from '../connection';
 import { ExitCode, MutxError } from '../errors';
 import type { Operator } from '../identity';
-import type { ExecutionContext, MigrationEngine, SectionRun } from './engine';
+import type { CreatedRevision, ExecutionContext, MigrationEngine, SectionRun } from './engine';
 import { engineFor } from './engines';
 import type { AppliedStep, MigrationEvent } from './events';
 import type { RevisionGraph } from './graph';
@@ -36,6 +36,25 @@ export function versionNames(settings: ProjectSettings): VersionTableNames {
 /** The revisions of the project, read statically by its engine (no database). */
 export function loadGraph(settings: ProjectSettings): RevisionGraph {
   return engineFor(settings).loadGraph();
+}
+
+/** `revision -m MSG`: a new revision file revising the single head, written by the project's engine. */
+export async function createRevision(settings: ProjectSettings, message: string): Promise<CreatedRevision> {
+  const engine = engineFor(settings);
+  return engine.createRevision(engine.loadGraph(), message, {});
+}
+
+/**
+ * `revision --autogenerate -m MSG`: Alembic compares the target's schema with the models (it
+ * only reads the database, so no lock) and writes the new file; audited like any read.
+ */
+export async function autogenerateRevision(ctx: CoreContext, message: string): Promise<CreatedRevision> {
+  const engine = engineFor(ctx.settings);
+  return audited(ctx, { action: 'revision --autogenerate', args: { message } }, async ({ note }) => {
+    const created = await engine.createRevision(engine.loadGraph(), message, { autogenerate: true, runtime: { target: ctx.target, operator: ctx.operator, lockTimeoutSeconds: ctx.settings.lock_timeout_seconds } });
+    note({ details: { revision: created.revision, file: created.file } });
+    return created;
+  });
 }
 
 /** The plan of `direction target` from these version rows, resolved by the project's engine; nothing runs. */

@@ -8,6 +8,8 @@ import { delay } from './lock';
 export type StopReason = 'timeout' | 'cancelled';
 
 export const LOCK_NOT_AVAILABLE = '55P03';
+/** Sets client_connection_check_interval where the server has it (14+): a dead client's statement ends within a second. */
+export const CONNECTION_CHECK = "SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000";
 export const QUERY_CANCELED = '57014';
 
 export interface WatchOptions {

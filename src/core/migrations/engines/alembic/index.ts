@@ -254,14 +254,16 @@ export class AlembicEngine implements MigrationEngine<AlembicRevision> {
     if (!(error instanceof RunnerFailed)) return error;
     const failure = error.failure;
     const mapped = failureError({ event: 'failed', ...failure }, { what: `${plan.direction} ${plan.target}`, stopReason: watch.stopReason, lockTimeoutSeconds: context.lockTimeoutSeconds, retries: context.lockRetries, blockers: watch.lastBlockers });
-    const revision = failure.revision ?? plan.steps[done.length]?.migration.revision;
+    const revision = failure.phase === 'migrate' ? failure.revision ?? plan.steps[done.length]?.migration.revision : undefined;
     let hint = mapped.hint;
-    if (revision && failure.phase === 'migrate') {
+    if (failure.phase === 'migrate' || failure.phase === 'after') {
       const rows = await readVersionRows(context.client, context.names).catch(() => undefined);
       if (rows) hint = `${hint ? `${hint}; ` : ''}the database is at ${rows.join(', ') || 'base'}`;
       // An autocommit block commits what ran before it: its revision may now be half-applied.
       const partial = await readPartialMigrations(context.client, context.names).catch(() => []);
       if (partial.length > 0) hint = `${hint}; ${partial.map((p) => p.revision).join(', ')} ran outside a transaction and is half-applied: \`mutx-ops reconcile\` backs it out`;
+    }
+    if (revision) {
       const outcome = mapped.kind === 'timeout' ? 'timeout' : mapped.exitCode === ExitCode.interrupted ? 'cancelled' : 'failed';
       await context.client
         .query(
@@ -338,8 +340,8 @@ export class AlembicEngine implements MigrationEngine<AlembicRevision> {
     ];
   }
 
-  async createRevision(_graph: RevisionGraph<AlembicRevision>, message: string, options: { autogenerate?: boolean; target?: RuntimeContext['target'] }): Promise<CreatedRevision> {
-    return this.author({ op: 'revision', message, autogenerate: Boolean(options.autogenerate) }, options.target, options.autogenerate ? 'revision --autogenerate' : 'revision');
+  async createRevision(_graph: RevisionGraph<AlembicRevision>, message: string, options: { autogenerate?: boolean; runtime?: RuntimeContext }): Promise<CreatedRevision> {
+    return this.author({ op: 'revision', message, autogenerate: Boolean(options.autogenerate) }, options.runtime, options.autogenerate ? 'revision --autogenerate' : 'revision');
   }
 
   async createMerge(graph: RevisionGraph<AlembicRevision>, message: string, revisions: string[]): Promise<CreatedRevision> {
@@ -347,8 +349,9 @@ export class AlembicEngine implements MigrationEngine<AlembicRevision> {
     return this.author({ op: 'merge', message, revisions: resolved.length ? resolved : 'heads' }, undefined, 'merge');
   }
 
-  private async author(request: Record<string, unknown>, target: RuntimeContext['target'] | undefined, what: string): Promise<CreatedRevision> {
-    const session = new RunnerSession(this.environment(target ? { target, operator: { name: 'mutx-ops', host: 'localhost' }, lockTimeoutSeconds: this.settings.lock_timeout_seconds } : undefined)).start();
+  private async author(request: Record<string, unknown>, runtime: RuntimeContext | undefined, what: string): Promise<CreatedRevision> {
+    const target = runtime?.target;
+    const session = new RunnerSession(this.environment(runtime)).start();
     try {
       await session.send(request);
       for (;;) {
@@ -459,6 +462,9 @@ function failureError(event: Extract<RunnerEvent, { event: 'failed' }>, context:
   }
   if (event.phase === 'migrate') {
     return new MutxError('migration-failed', `${event.direction} ${event.revision} failed${at}: ${error}`, { hint: 'Alembic rolled back its transaction', details });
+  }
+  if (event.phase === 'after') {
+    return new MutxError('migration-failed', `${context.what}: env.py failed after the revisions ran${at}: ${error}`, { hint: 'what its transaction held was rolled back, what was committed stays', details });
   }
   if (event.pgcode && /^(08|28|3D)/.test(event.pgcode)) {
     return new MutxError('connection', `env.py could not connect: ${event.error}`, { hint: 'check the database URL and credentials', details });

@@ -11,6 +11,8 @@ export interface LogicalLine {
   indent: number;
   /** The text, comments removed, line breaks kept. */
   text: string;
+  /** The same with every string literal replaced by "", for looking at the code only. */
+  code: string;
 }
 
 export interface ScanResult {
@@ -31,6 +33,7 @@ export function scanPython(source: string): ScanResult {
   const comments: ScanResult['comments'] = [];
   let code = '';
   let text = '';
+  let lineCode = '';
   let startLine = 1;
   let indent = 0;
   let atLineStart = true;
@@ -38,8 +41,9 @@ export function scanPython(source: string): ScanResult {
   const stack: { char: string; line: number }[] = [];
   let i = 0;
   const flush = () => {
-    if (text.trim() !== '') lines.push({ line: startLine, indent, text: text.replace(/\s+$/, '') });
+    if (text.trim() !== '') lines.push({ line: startLine, indent, text: text.replace(/\s+$/, ''), code: lineCode.replace(/\s+$/, '') });
     text = '';
+    lineCode = '';
     atLineStart = true;
   };
   while (i < source.length) {
@@ -83,6 +87,7 @@ export function scanPython(source: string): ScanResult {
       i += source[i + 1] === '\n' ? 2 : 3;
       lineNo++;
       text += ' ';
+      lineCode += ' ';
       continue;
     }
     if (ch === '\n' || ch === '\r') {
@@ -91,6 +96,7 @@ export function scanPython(source: string): ScanResult {
       lineNo++;
       if (stack.length > 0) {
         text += '\n';
+        lineCode += '\n';
         continue;
       }
       flush();
@@ -132,6 +138,7 @@ export function scanPython(source: string): ScanResult {
       if (!closed) return { lines, code, comments, syntaxError: { line: startAt, message: triple ? 'unterminated triple-quoted string' : 'unterminated string literal' } };
       text += source.slice(start, i);
       code += ' "" ';
+      lineCode += '""';
       continue;
     }
     if (OPEN.includes(ch)) stack.push({ char: ch, line: lineNo });
@@ -141,6 +148,7 @@ export function scanPython(source: string): ScanResult {
     }
     text += ch;
     code += ch;
+    lineCode += ch;
     i++;
   }
   if (stack.length > 0) return { lines, code, comments, syntaxError: { line: stack[stack.length - 1]!.line, message: `'${stack[stack.length - 1]!.char}' was never closed` } };

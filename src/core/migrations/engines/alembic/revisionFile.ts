@@ -72,7 +72,7 @@ export function readRevisionSource(source: string, file: string): AlembicRevisio
     const match = ASSIGNMENT.exec(logical.text);
     if (!match) {
       // An assignment we cannot see the value of (augmented, tuple-unpacked, chained): ask Alembic.
-      const target = /^([^=(\[]*?)(?:[+\-*/|&^%@]|\/\/|<<|>>|\*\*)?=(?!=)/.exec(logical.text);
+      const target = /^([^=(\[]*?)(?:[+\-*/|&^%@]|\/\/|<<|>>|\*\*)?=(?!=)/.exec(logical.code);
       const name = target ? new RegExp(`\\b(${NAMES.join('|')})\\b`).exec(target[1]!) : undefined;
       if (name && !/[<>!]$/.test(target![1]!)) return unreadable(`${name[1]} is assigned at line ${logical.line} in a way only Python can evaluate`);
       continue;

@@ -24,6 +24,7 @@ import traceback
 
 EVENTS = os.fdopen(3, "w", buffering=1, encoding="utf-8")
 OWN_SCHEMA = "mutx_ops"
+CONNECTION_CHECK = "SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000"
 MIN_ALEMBIC = (1, 6)
 
 
@@ -68,6 +69,15 @@ signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
 
 try:
     import alembic
+except ImportError as error:
+    emit("no-alembic", python=sys.executable, error=str(error))
+    sys.exit(3)
+
+if version_tuple(getattr(alembic, "__version__", "0")) < MIN_ALEMBIC:
+    emit("unsupported", python=sys.executable, alembic=getattr(alembic, "__version__", "?"), minimum=".".join(map(str, MIN_ALEMBIC)))
+    sys.exit(4)
+
+try:
     import sqlalchemy
     from alembic import command, util as alembic_util
     from alembic.config import Config
@@ -78,10 +88,6 @@ try:
 except ImportError as error:
     emit("no-alembic", python=sys.executable, error=str(error))
     sys.exit(3)
-
-if version_tuple(alembic.__version__) < MIN_ALEMBIC:
-    emit("unsupported", python=sys.executable, alembic=alembic.__version__, minimum=".".join(map(str, MIN_ALEMBIC)))
-    sys.exit(4)
 
 emit("imported", python=sys.executable, alembic=alembic.__version__)
 
@@ -182,6 +188,9 @@ def on_version_apply(ctx, step, heads, run_args):
         ledger_row(ctx.connection, step.up_revision_id, "upgrade" if step.is_upgrade else "downgrade", "applied" if step.is_upgrade else "reverted", duration)
     STATE.heads = set(heads)
     if not step.is_stamp:
+        # Until the next revision starts, a failure is env.py's (or its commit), not this revision's.
+        STATE.current = None
+        STATE.phase = "after"
         emit("step-finished", revision=step.up_revision_id, direction="upgrade" if step.is_upgrade else "downgrade", duration_ms=int(duration), heads=sorted(heads), index=STATE.index, total=STATE.total)
 
 
@@ -302,6 +311,9 @@ def configure(self, *args, **kw):
             "current_schema()"
         )
         pid, database, application_name, backend_start, current_schema = cursor.fetchone()
+        # If mutx-ops (and so this process) is killed mid-statement, the server notices the dropped
+        # connection within a second and rolls back, instead of running the statement to its end.
+        cursor.execute(CONNECTION_CHECK)
     finally:
         cursor.close()
     emit(
@@ -391,7 +403,8 @@ def graph(script):
             {
                 "revision": sc.revision,
                 "down_revision": list(alembic_util.to_tuple(sc.down_revision, default=())),
-                "branch_labels": sorted(getattr(sc, "_orig_branch_labels", None) or sc.branch_labels),
+                # Declared labels only: Alembic's branch_labels also holds those inherited from ancestors.
+                "branch_labels": list(getattr(sc, "_orig_branch_labels", sc.branch_labels)),
                 "depends_on": list(alembic_util.to_tuple(sc.dependencies, default=())),
                 "doc": sc.doc,
                 "longdoc": sc.longdoc,

@@ -4,7 +4,7 @@ import { ExitCode, MutxError } from '../../../errors';
 import type { Operator } from '../../../identity';
 import { describeBlockers, type AppliedStep, type MigrationEvent } from '../../events';
 import type { Plan, PlanStep } from '../../plan';
-import { LOCK_NOT_AVAILABLE, QUERY_CANCELED, ServerWatch, withLockRetries } from '../../watch';
+import { CONNECTION_CHECK, LOCK_NOT_AVAILABLE, QUERY_CANCELED, ServerWatch, withLockRetries } from '../../watch';
 import { versionUpdateSql, type VersionTableNames } from '../../versionTable';
 import { ledgerInsertSql, type LedgerEntry } from '../../ledger';
 import type { MigrationFile } from './file';
@@ -78,7 +78,9 @@ export class PlanExecutor {
     const { options } = this;
     const done: AppliedStep[] = [];
     try {
-      await options.client.query(`SET lock_timeout = '${Math.round(options.lockTimeoutSeconds * 1000)}ms'`);
+      // client_connection_check_interval (PostgreSQL 14+): if mutx-ops is killed mid-statement the
+      // server notices the dropped connection within a second and rolls back, not at the statement's end.
+      await options.client.query(`SET lock_timeout = '${Math.round(options.lockTimeoutSeconds * 1000)}ms'; ${CONNECTION_CHECK}`);
       if (options.singleTransaction) {
         if (plan.steps.some((step) => !step.migration.transactional)) {
           const offender = plan.steps.find((step) => !step.migration.transactional)!;
