@@ -67,7 +67,8 @@ await build({
   external: ['pg-native'],
   banner: {
     // Some CommonJS dependencies call require(); give the ESM bundle one.
-    js: "import { createRequire as __mutxCreateRequire } from 'node:module'; const require = __mutxCreateRequire(import.meta.url);",
+    // The shebang makes dist/mutx-ops.js the installed `mutx-ops` (npm links the bin to it).
+    js: "#!/usr/bin/env node\nimport { createRequire as __mutxCreateRequire } from 'node:module'; const require = __mutxCreateRequire(import.meta.url);",
   },
   define: { MUTX_OPS_VERSION: JSON.stringify(version) },
   plugins: [notOnCloudflare],

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { envPyVersionTable } from './migrations/engines/alembic/project';
 import { loadYamlFile } from './yamlFile';
@@ -74,6 +75,11 @@ export interface ProjectSettings extends Omit<ProjectSettingsFile, 'engine'> {
   engine: 'sql' | 'alembic';
   /** The Alembic configuration file (engine alembic). */
   alembicConfigPath: string;
+  /**
+   * Read the revisions from this folder instead of the project's own (a practice drill's copy with
+   * an injected revision). Never set from mutx-ops.yaml.
+   */
+  revisionsOverride?: string;
   migrationsPath: string;
   runbooksPath: string;
   statePath: string;
@@ -107,20 +113,40 @@ export function loadProjectSettings(options: { cwd?: string; migrationsDir?: str
   const resolve = (p: string) => path.resolve(root, p);
   const statePath = resolve(parsed.state_dir);
   const alembicConfigPath = resolve(parsed.alembic.config);
+  const explicit = file ? rawKeys(file) : new Set<string>();
   const engine = parsed.engine ?? (!options.migrationsDir && fs.existsSync(alembicConfigPath) ? 'alembic' : 'sql');
   return {
     ...parsed,
-    ...(engine === 'alembic' ? alembicVersionTable(alembicConfigPath, parsed.alembic.section, root, file ? rawKeys(file) : new Set()) : {}),
+    ...(engine === 'alembic' ? alembicVersionTable(alembicConfigPath, parsed.alembic.section, root, explicit) : {}),
     root,
     file,
     engine,
     alembicConfigPath,
     migrationsPath: options.migrationsDir ? path.resolve(options.migrationsDir) : resolve(parsed.migrations_dir),
-    runbooksPath: resolve(parsed.runbooks_dir),
+    // A project without its own runbooks/ (an Alembic project as it is) gets the ones mutx-ops ships.
+    runbooksPath: explicit.has('runbooks_dir') || fs.existsSync(resolve(parsed.runbooks_dir)) ? resolve(parsed.runbooks_dir) : bundledRunbooks(),
     statePath,
     auditPath: parsed.audit_path ? resolve(parsed.audit_path) : path.join(statePath, 'audit.jsonl'),
     backupsPath: parsed.backups_dir ? resolve(parsed.backups_dir) : path.join(statePath, 'backups'),
   };
+}
+
+/** The runbooks shipped with mutx-ops: `runbooks/` beside its package.json (a clone, or an installed package). */
+export function bundledRunbooks(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest) && fs.existsSync(path.join(dir, 'runbooks'))) {
+      try {
+        if ((JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'mutx-ops') return path.join(dir, 'runbooks');
+      } catch {
+        // Not ours: keep walking up.
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.join(path.dirname(fileURLToPath(import.meta.url)), 'runbooks');
+    dir = parent;
+  }
 }
 
 /** Keys the settings file sets itself (zod fills in defaults for the rest). */

@@ -675,7 +675,12 @@ const SEED: SeedGroup[] = [
   },
 ];
 
-/** Inserts the seed groups whose tables exist (in the schema the migrations create them in: the current one). */
+/**
+ * Inserts the seed groups whose tables and columns exist (in the schema the migrations create
+ * them in: the current one). The rows are the MUTX schema's; another project's schema (an
+ * Alembic project with its own tables) gets the groups that fit, each in its own savepoint, so a
+ * group that does not fit is left out rather than failing the sandbox.
+ */
 async function insertSeedRows(client: pg.Client): Promise<number> {
   const columns = await client.query<{ table_name: string; column_name: string }>('SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()');
   const present = new Set<string>();
@@ -687,9 +692,15 @@ async function insertSeedRows(client: pg.Client): Promise<number> {
   await client.query('BEGIN');
   try {
     for (const group of SEED) {
-      if (!group.requires.every((name) => present.has(name))) continue;
-      await client.query(group.sql);
-      groups++;
+      if (![...group.requires, ...insertedColumns(group.sql)].every((name) => present.has(name))) continue;
+      await client.query('SAVEPOINT seed_group');
+      try {
+        await client.query(group.sql);
+        await client.query('RELEASE SAVEPOINT seed_group');
+        groups++;
+      } catch {
+        await client.query('ROLLBACK TO SAVEPOINT seed_group');
+      }
     }
     await client.query('COMMIT');
   } catch (error) {
@@ -697,6 +708,11 @@ async function insertSeedRows(client: pg.Client): Promise<number> {
     throw new MutxError('internal', `seeding the sandbox failed: ${(error as Error).message}`, { cause: error });
   }
   return groups;
+}
+
+/** `INSERT INTO t (a, b)` → t.a, t.b: the columns a seed group needs. */
+function insertedColumns(sql: string): string[] {
+  return [...sql.matchAll(/INSERT INTO (\w+) \(([^)]*)\)/g)].flatMap((match) => match[2]!.split(',').map((column) => `${match[1]}.${column.trim()}`));
 }
 
 /** Builds a template database at a starting revision: the project's migrations through the core, then the seed rows. */

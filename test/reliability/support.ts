@@ -88,7 +88,7 @@ export class Scenario {
 
   constructor(
     readonly name: string,
-    readonly checked: string,
+    public checked: string,
     private readonly file = '',
   ) {}
 

@@ -106,4 +106,18 @@ export interface MigrationEngine<R extends Revision = Revision> {
   sections(revision: R): RevisionText[];
   createRevision(graph: RevisionGraph<R>, message: string, options: { autogenerate?: boolean; runtime?: RuntimeContext }): Promise<CreatedRevision>;
   createMerge(graph: RevisionGraph<R>, message: string, revisions: string[]): Promise<CreatedRevision>;
+  /**
+   * Practice drills: copies the revision files into `dir` and adds one non-transactional revision
+   * on top of the heads; the returned settings read that copy (the project's files stay as they are).
+   */
+  injectRevision(graph: RevisionGraph<R>, dir: string, revision: InjectedRevision): { settings: ProjectSettings; file: string };
+}
+
+/** A revision a drill adds: its SQL runs statement by statement outside a transaction. */
+export interface InjectedRevision {
+  revision: string;
+  message: string;
+  upgrade: string;
+  downgrade: string;
+  verify?: string;
 }

@@ -10,6 +10,7 @@ import { MutxError, oneLine } from '../../core/errors';
 import type { FaultHooks } from '../../core/faults';
 import type { Operator } from '../../core/identity';
 import { findLockHolder } from '../../core/migrations/lock';
+import { engineFor } from '../../core/migrations/engines';
 import { loadGraph, migrate, versionNames, type CoreContext } from '../../core/migrations/operations';
 import { readVersionRows } from '../../core/migrations/versionTable';
 import { readPartialMigrations } from '../../core/migrations/ledger';
@@ -19,7 +20,7 @@ import type { RunResult } from '../engine';
 import { findRunbook, loadYamlFolder, type LoadedRunbook } from '../loader';
 import { RUNBOOK_NAME } from '../schema';
 import { loadRunState } from '../state';
-import { AppSimulator, BlockingSession, backupFaultHooks, writeInjectedMigration } from './faults';
+import { AppSimulator, BlockingSession, backupFaultHooks } from './faults';
 import { isDestructiveFault, scenarioSchema, type Scenario } from './schema';
 
 export interface LoadedScenario {
@@ -69,7 +70,8 @@ export interface DrillState {
   target: string;
   database: string;
   workspace: string;
-  migrationsPath: string;
+  /** The drill's copy of the revisions (with an injected one), when it has one. */
+  revisionsPath?: string;
   logFile: string;
   setupRevisions: string[];
   rowCounts: Record<string, number>;
@@ -189,21 +191,19 @@ export async function prepareDrill(options: PrepareDrillOptions): Promise<DrillS
     target = parseTarget({ url: created.url, sslMode: 'disable', protected: scenario.protected });
   }
 
-  // The drill's own settings: its migrations folder (with an injected file), short lock timeouts.
-  let migrationsPath = settings.migrationsPath;
+  // The drill's own settings: a copy of the revisions with the injected one, short lock timeouts.
+  let revisions = settings;
+  let revisionsPath: string | undefined;
   if (scenario.fault.type === 'failing-migration') {
-    migrationsPath = path.join(workspace, 'migrations');
-    fs.mkdirSync(migrationsPath, { mode: 0o700 });
-    for (const name of fs.readdirSync(settings.migrationsPath)) {
-      if (name.endsWith('.sql')) fs.copyFileSync(path.join(settings.migrationsPath, name), path.join(migrationsPath, name));
-    }
-    const heads = loadGraph(settings).heads();
-    const file = writeInjectedMigration(migrationsPath, scenario.fault, heads);
-    progress(`injected migration ${scenario.fault.revision} (${path.basename(file)}) on top of ${heads.join(', ')}`);
+    const engine = engineFor(settings);
+    const graph = engine.loadGraph();
+    revisionsPath = path.join(workspace, 'migrations');
+    const injected = engine.injectRevision(graph, revisionsPath, scenario.fault);
+    revisions = injected.settings;
+    progress(`injected migration ${scenario.fault.revision} (${path.basename(injected.file)}) on top of ${graph.heads().join(', ')}`);
   }
   const drillSettings: ProjectSettings = {
-    ...settings,
-    migrationsPath,
+    ...revisions,
     lock_timeout_seconds: scenario.settings.lock_timeout_seconds ?? settings.lock_timeout_seconds,
     lock_retries: scenario.settings.lock_retries ?? settings.lock_retries,
     lock_wait_seconds: scenario.settings.lock_wait_seconds ?? settings.lock_wait_seconds,
@@ -240,7 +240,7 @@ export async function prepareDrill(options: PrepareDrillOptions): Promise<DrillS
     target: target.redacted,
     database: target.database,
     workspace,
-    migrationsPath,
+    revisionsPath,
     logFile,
     setupRevisions,
     rowCounts,
@@ -338,7 +338,7 @@ export async function redebrief(settings: ProjectSettings, operator: Operator, d
   const { scenario } = loadScenarioFile(state.scenarioFile);
   const target = state.mode === 'sandbox' ? await sandboxTarget(settings, state.database) : undefined;
   if (!target) throw new MutxError('usage', `drill ${drillId} ran on ${state.target}: re-check it with the same target`, { hint: 'sandbox drills only: start the sandbox (`mutx-ops sandbox start`)' });
-  const drillSettings = { ...settings, migrationsPath: state.migrationsPath };
+  const drillSettings: ProjectSettings = { ...settings, revisionsOverride: state.revisionsPath };
   const audit = new AuditTrail(settings.auditPath, operator);
   const ctx: CoreContext = { settings: drillSettings, target, operator, audit, drill: true };
   const app = simulatedApp(scenario, drillSettings, target, operator, state.setupRevisions, state.logFile);

@@ -138,11 +138,3 @@ export function backupFaultHooks(fault: Extract<Fault, { type: 'backup-failure' 
   };
 }
 
-/** The failing migration as a file in the drill's own copy of the migrations folder. */
-export function writeInjectedMigration(dir: string, fault: Extract<Fault, { type: 'failing-migration' }>, revises: string[]): string {
-  const lines = [`-- revision: ${fault.revision}`, `-- revises: ${revises.join(', ')}`, `-- message: ${fault.message}`, '-- transactional: false', '', '-- +upgrade', fault.upgrade.trimEnd(), '', '-- +downgrade', fault.downgrade.trimEnd()];
-  if (fault.verify) lines.push('', '-- +verify', fault.verify.trimEnd());
-  const file = path.join(dir, `${fault.revision}_${fault.message.replace(/\W+/g, '_').slice(0, 60)}.sql`);
-  fs.writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
-  return file;
-}

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ProjectSettings } from '../../../config';
 import { ExitCode, MutxError } from '../../../errors';
-import type { CreatedRevision, ExecutionContext, MigrationEngine, OfflineSqlOptions, PreparedRun, PreparedStamp, RuntimeContext, SectionRun } from '../../engine';
+import type { CreatedRevision, ExecutionContext, InjectedRevision, MigrationEngine, OfflineSqlOptions, PreparedRun, PreparedStamp, RuntimeContext, SectionRun } from '../../engine';
+import { splitSqlStatements } from '../sql/sqlSplit';
 import { describeBlockers, type AppliedStep } from '../../events';
 import { RevisionGraph } from '../../graph';
 import { ledgerInsertSql, ledgerInsertTemplate, readPartialMigrations } from '../../ledger';
@@ -344,6 +345,40 @@ export class AlembicEngine implements MigrationEngine<AlembicRevision> {
     return this.author({ op: 'revision', message, autogenerate: Boolean(options.autogenerate) }, options.runtime, options.autogenerate ? 'revision --autogenerate' : 'revision');
   }
 
+  injectRevision(graph: RevisionGraph<AlembicRevision>, dir: string, revision: InjectedRevision): { settings: ProjectSettings; file: string } {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const file of listRevisionFiles(this.project.versionLocations)) fs.copyFileSync(file, path.join(dir, path.basename(file)));
+    const heads = graph.heads();
+    const block = (sql: string) => splitSqlStatements(sql).map((statement) => `        op.execute(${pythonSql(statement.sql)})`).join('\n') || '        pass';
+    const text = [
+      `"""${revision.message.replace(/"/g, "'")}`,
+      '',
+      `Revision ID: ${revision.revision}`,
+      `Revises: ${heads.join(', ')}`,
+      '"""',
+      'from alembic import op',
+      '',
+      `revision = ${JSON.stringify(revision.revision)}`,
+      `down_revision = ${heads.length === 0 ? 'None' : heads.length === 1 ? JSON.stringify(heads[0]) : `(${heads.map((h) => JSON.stringify(h)).join(', ')})`}`,
+      'branch_labels = None',
+      'depends_on = None',
+      '',
+      '',
+      'def upgrade():',
+      '    with op.get_context().autocommit_block():',
+      block(revision.upgrade),
+      '',
+      '',
+      'def downgrade():',
+      '    with op.get_context().autocommit_block():',
+      block(revision.downgrade),
+      '',
+    ].join('\n');
+    const file = path.join(dir, `${revision.revision}_${revision.message.replace(/\W+/g, '_').slice(0, 60)}.py`);
+    fs.writeFileSync(file, text, { mode: 0o600 });
+    return { settings: { ...this.settings, revisionsOverride: dir }, file };
+  }
+
   async createMerge(graph: RevisionGraph<AlembicRevision>, message: string, revisions: string[]): Promise<CreatedRevision> {
     const resolved = revisions.map((spec) => graph.resolve(spec));
     return this.author({ op: 'merge', message, revisions: resolved.length ? resolved : 'heads' }, undefined, 'merge');
@@ -372,6 +407,11 @@ export class AlembicEngine implements MigrationEngine<AlembicRevision> {
       await session.kill();
     }
   }
+}
+
+/** One op.execute() argument: a Python string literal, colons escaped from SQLAlchemy's bind parameters. */
+function pythonSql(sql: string): string {
+  return JSON.stringify(sql.replace(/(?<![:\\\w]):(?=\w)/g, '\\:'));
 }
 
 /** A revision as Alembic read it (a file the static reader could not read). */

@@ -37,7 +37,7 @@ function readIni(iniPath: string): IniFile {
 
 const LEGACY_SPLIT = /, *|(?: +)/;
 
-export function alembicProject(settings: Pick<ProjectSettings, 'alembicConfigPath' | 'alembic' | 'root'>): AlembicProject {
+export function alembicProject(settings: Pick<ProjectSettings, 'alembicConfigPath' | 'alembic' | 'root' | 'revisionsOverride'>): AlembicProject {
   const iniPath = settings.alembicConfigPath;
   const ini = readIni(iniPath);
   const section = settings.alembic.section;
@@ -69,6 +69,7 @@ export function alembicProject(settings: Pick<ProjectSettings, 'alembicConfigPat
   } else {
     versionLocations = scriptLocation ? [path.join(scriptLocation, 'versions')] : [];
   }
+  if (settings.revisionsOverride) versionLocations = [settings.revisionsOverride];
   const sourceless = iniGet(ini, section, 'sourceless') === 'true';
   const envPy = scriptLocation ? path.join(scriptLocation, 'env.py') : undefined;
   return { iniPath, section, cwd, scriptLocation, versionLocations, envPy, staticallyReadable: Boolean(scriptLocation) && !sourceless };

@@ -371,11 +371,17 @@ def make_config(request):
         sql=bool(request.get("sql")),
         tag=None,
     )
-    return Config(
+    config = Config(
         file_=os.environ["MUTX_ALEMBIC_CONFIG"],
         ini_section=os.environ.get("MUTX_ALEMBIC_SECTION", "alembic"),
         cmd_opts=cmd_opts,
     )
+    override = os.environ.get("MUTX_VERSION_LOCATIONS")
+    if override:
+        # A practice drill's copy of the revisions, with the revision it injected.
+        config.set_main_option("version_path_separator", "os")
+        config.set_main_option("version_locations", override.replace("%", "%%"))
+    return config
 
 
 def load_script(config):

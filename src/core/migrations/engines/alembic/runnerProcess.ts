@@ -95,6 +95,8 @@ function childEnvironment(env: RunnerEnvironment): Record<string, string | undef
     MUTX_ALEMBIC_CONFIG: env.project.iniPath,
     MUTX_ALEMBIC_SECTION: env.project.section,
     MUTX_PARENT_PID: String(process.pid),
+    // A drill's copy of the revisions (with its injected one) instead of the project's folder.
+    MUTX_VERSION_LOCATIONS: env.settings.revisionsOverride,
     PYTHONUNBUFFERED: '1',
   };
   if (env.target) {

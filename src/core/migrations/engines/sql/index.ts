@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { ProjectSettings } from '../../../config';
-import type { CreatedRevision, ExecutionContext, MigrationEngine, OfflineSqlOptions, PreparedRun, PreparedStamp, SectionRun } from '../../engine';
+import type { CreatedRevision, ExecutionContext, InjectedRevision, MigrationEngine, OfflineSqlOptions, PreparedRun, PreparedStamp, SectionRun } from '../../engine';
 import { RevisionGraph } from '../../graph';
 import { planDowngrade, planUpgrade, stampHeads, type Direction, type Plan } from '../../plan';
 import { createTablesSql, versionTableSql, versionUpdateSql } from '../../versionTable';
@@ -15,11 +17,23 @@ export class SqlEngine implements MigrationEngine<MigrationFile> {
   readonly locations: string[];
 
   constructor(private readonly settings: ProjectSettings) {
-    this.locations = [settings.migrationsPath];
+    this.locations = [settings.revisionsOverride ?? settings.migrationsPath];
   }
 
   loadGraph(): RevisionGraph<MigrationFile> {
-    return RevisionGraph.build(readMigrationDir(this.settings.migrationsPath));
+    return RevisionGraph.build(readMigrationDir(this.locations[0]!));
+  }
+
+  injectRevision(graph: RevisionGraph<MigrationFile>, dir: string, revision: InjectedRevision): { settings: ProjectSettings; file: string } {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const name of fs.readdirSync(this.locations[0]!)) {
+      if (name.endsWith('.sql')) fs.copyFileSync(path.join(this.locations[0]!, name), path.join(dir, name));
+    }
+    const lines = [`-- revision: ${revision.revision}`, `-- revises: ${graph.heads().join(', ')}`, `-- message: ${revision.message}`, '-- transactional: false', '', '-- +upgrade', revision.upgrade.trimEnd(), '', '-- +downgrade', revision.downgrade.trimEnd()];
+    if (revision.verify) lines.push('', '-- +verify', revision.verify.trimEnd());
+    const file = path.join(dir, `${revision.revision}_${revision.message.replace(/\W+/g, '_').slice(0, 60)}.sql`);
+    fs.writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+    return { settings: { ...this.settings, revisionsOverride: dir }, file };
   }
 
   async prepare(graph: RevisionGraph<MigrationFile>, direction: Direction, target: string, versionRows: string[]): Promise<PreparedRun<MigrationFile>> {
