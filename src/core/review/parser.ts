@@ -115,8 +115,7 @@ function byteToChar(text: string): (byte: number) => number {
   return (byte) => (byte >= bytes ? text.length : (offsets[byte] ?? text.length));
 }
 
-/** The wrapper reports a 0-based byte offset. */
+/** PostgreSQL's error cursor counts characters (the scanner's tokens count bytes); 0-based here. */
 function charOffset(sql: string, cursorPosition: number): number {
-  if (cursorPosition <= 0) return 0;
-  return isAscii(sql) ? cursorPosition : byteToChar(sql)(cursorPosition);
+  return Math.max(0, Math.min(sql.length, cursorPosition));
 }

@@ -94,7 +94,7 @@ export const alterColumnType: Rule = {
   effect: 'rewrites the table and its indexes under ACCESS EXCLUSIVE: reads and writes wait until it ends',
   safe: 'add a new column of the new type, backfill it in batches, switch the application over, then drop the old column in a later release; widening varchar(n) to varchar(m > n) or text needs no rewrite',
   why: 'Changing a column to a type that is not binary compatible (int → bigint, text → integer, anything with USING) makes PostgreSQL rewrite every row and rebuild every index on the table under ACCESS EXCLUSIVE. Only a few changes are free: varchar(n) to a longer varchar or to text, numeric to a higher precision with the same scale. When connected, mutx-ops compares with the column’s current type and stays quiet for those.',
-  example: { bad: 'ALTER TABLE events ALTER COLUMN id TYPE bigint;', good: 'ALTER TABLE events ALTER COLUMN note TYPE text;' },
+  example: { bad: 'ALTER TABLE events ALTER COLUMN id TYPE bigint;', good: 'ALTER TABLE events ADD COLUMN id_new bigint;' },
   check: (s) =>
     alterCommands(s).flatMap(({ table, cmd }): Hit[] => {
       if (cmd.subtype !== 'AT_AlterColumnType' || !cmd.name) return [];
