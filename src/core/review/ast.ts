@@ -96,3 +96,14 @@ export function typeText(typeName: { names?: Node[]; typmods?: Node[]; arrayBoun
   const mods = (typeName.typmods ?? []).map((m) => as(m, 'A_Const')?.ival?.ival ?? '?');
   return `${names.join('.')}${mods.length ? `(${mods.join(',')})` : ''}${typeName.arrayBounds?.length ? '[]' : ''}`;
 }
+
+/** Every RangeVar below `node`: a field like `relation` holds one unwrapped, a list wraps it as `{ RangeVar }`. */
+export function rangeVars(node: unknown, out: RangeVar[] = []): RangeVar[] {
+  if (Array.isArray(node)) {
+    for (const item of node) rangeVars(item, out);
+  } else if (node && typeof node === 'object') {
+    if (typeof (node as RangeVar).relname === 'string') out.push(node as RangeVar);
+    for (const value of Object.values(node)) rangeVars(value, out);
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import type { Node } from 'libpg-query';
-import { as, calledFunctions, collect, relOf, relOfNames, strings, type RelName } from './ast';
+import { as, calledFunctions, collect, rangeVars, relOf, relOfNames, strings, type RelName } from './ast';
 import type { Catalog } from './catalog';
 import { sizeText } from './format';
 import type { Parser } from './parser';
@@ -69,7 +69,7 @@ export function namesToLookUp(parsed: ParsedInput[]): { relations: RelName[]; fu
   for (const { units } of parsed) {
     for (const unit of units) {
       if (!unit.node) continue;
-      for (const rv of collect<Parameters<typeof relOf>[0]>(unit.node, 'RangeVar')) {
+      for (const rv of rangeVars(unit.node)) {
         const rel = relOf(rv);
         if (rel) relations.push(rel);
       }
