@@ -123,6 +123,21 @@ describe('deploy: Review migration changes, in the app', () => {
   });
 });
 
+describe('History: a revision\'s findings', () => {
+  it('the detail shows the selected revision\'s review, upgrade and downgrade', async () => {
+    const { services } = await atHead(false);
+    const ui = renderApp(services, { columns: 140, rows: 30 });
+    await waitForFrame(ui, 'Runbooks');
+    await press(ui, 'h');
+    await waitForFrame(ui, /review upgrade: /);
+    // From the current revision up to the pending one that empties api_keys.
+    for (let i = 0; i < 3 && !frame(ui).includes('f00d00000001 — reset api keys'); i++) await press(ui, 'k');
+    const f = await waitForFrame(ui, /review upgrade: 1 finding\(s\) — ERROR data\/truncate-cascade \(line 7\): TRUNCATE api_keys CASCADE/);
+    expect(f).toContain('f00d00000001 — reset api keys');
+    expect(f).toMatch(/review downgrade: (no findings|1 finding)/);
+  });
+});
+
 describe('deploy: the review headless', () => {
   it('--json prints the review in the events; a protected run pauses until --confirm and --acknowledge are given', async () => {
     const db = await createTestDatabase('mutx_review_cli');
