@@ -30,15 +30,19 @@ export interface ParsedInput {
 const STATEMENT_TEXT_MAX = 400;
 
 export function parseInputs(inputs: ReviewInput[], parser: Parser): ParsedInput[] {
-  return inputs.map((input) => ({ input, units: input.statements.flatMap((statement) => parseStatement(statement.sql, statement.line, parser)) }));
+  return inputs.map((input) => {
+    const batch = parser.parseMany(input.statements.map((statement) => statement.sql));
+    return { input, units: input.statements.flatMap((statement, i) => parseStatement(statement.sql, statement.line, parser, batch?.[i])) };
+  });
 }
 
-function parseStatement(sql: string, line: number, parser: Parser): ParsedUnit[] {
+function parseStatement(sql: string, line: number, parser: Parser, parsedAlready?: Node[]): ParsedUnit[] {
   const lead = leadingTrivia(sql);
   const codeLine = line + newlines(sql, 0, lead);
   const endLine = line + newlines(sql, 0, sql.length);
   const units: ParsedUnit[] = [];
-  for (const parsed of parser.parseOne(sql)) {
+  const results = parsedAlready ? parsedAlready.map((stmt) => ({ ok: true as const, stmt })) : parser.parseOne(sql);
+  for (const parsed of results) {
     if (!parsed.ok) {
       units.push({ sql, line: codeLine, endLine, insideDo: false, error: { message: parsed.message, line: line + newlines(sql, 0, parsed.position ?? lead) } });
       continue;

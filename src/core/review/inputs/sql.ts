@@ -31,6 +31,8 @@ export function sqlStepInput(step: PlanStep<MigrationFile>, parser: Parser): Rev
 
 /** Comments of a section, found by PostgreSQL's scanner (a `--` inside a string is not one). */
 function sectionComments(sql: string, firstLine: number, parser: Parser): CommentLine[] {
+  // Only comments that are directives matter: without the word, there is nothing to scan for.
+  if (!/mutx-ops\s*:/i.test(sql)) return [];
   const found = parser.comments(sql);
   if (!found) {
     // The scanner gave up (an unterminated quote, which the parser reports as a finding): read lines.
