@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadProjectSettings } from '../src/core/config';
 import { MutxError } from '../src/core/errors';
 import { RULES } from '../src/core/review/rules';
+import { ruleDoc, ruleDocFile, ruleTable } from '../src/core/review/ruleDocs';
 import { RULE_IDS } from '../src/core/review/ruleIds';
 import { reviewFrom } from '../src/core/review/review';
 import { splitAlembicScript } from '../src/core/review/inputs';
@@ -305,6 +306,15 @@ describe('configuration', () => {
   it('a level that is not off/info/warning/error is bad configuration', () => {
     const root = project([{ upgrade: 'SELECT 1;' }], 'review:\n  rules:\n    lock/cluster: fatal\n');
     expect(() => loadProjectSettings({ cwd: root })).toThrow(/mutx-ops\.yaml:3: .*review\.rules\.lock\/cluster/);
+  });
+});
+
+describe('rule documentation', () => {
+  it('docs/rules has one current page per rule, and the README has the table (node --import tsx scripts/rule-docs.ts)', () => {
+    const repo = path.join(__dirname, '..');
+    for (const rule of RULES) expect(fs.readFileSync(path.join(repo, 'docs/rules', ruleDocFile(rule)), 'utf8'), rule.id).toBe(ruleDoc(rule));
+    expect(fs.readdirSync(path.join(repo, 'docs/rules')).sort()).toEqual(RULES.map(ruleDocFile).sort());
+    expect(fs.readFileSync(path.join(repo, 'README.md'), 'utf8')).toContain(ruleTable(RULES));
   });
 });
 
