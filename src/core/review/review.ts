@@ -1,5 +1,9 @@
 import type pg from 'pg';
 import type { ProjectSettings } from '../config';
+import type { Target } from '../connection';
+import type { Operator } from '../identity';
+import type { MigrationEngine } from '../migrations/engine';
+import type { RevisionGraph } from '../migrations/graph';
 import { MutxError } from '../errors';
 import { engineFor } from '../migrations/engines';
 import { audited, openClient, versionNames, type CoreContext } from '../migrations/operations';
@@ -22,32 +26,37 @@ export interface ReviewOptions {
 }
 
 export async function reviewPlan(ctx: CoreContext, direction: Direction, target: string, options: ReviewOptions = {}): Promise<ReviewReport> {
-  const engine = engineFor(ctx.settings);
-  const graph = engine.loadGraph();
   if (options.offline) {
-    const rows = direction === 'upgrade' ? [] : graph.heads();
+    const rows = direction === 'upgrade' ? [] : engineFor(ctx.settings).loadGraph().heads();
     return reviewFrom(ctx.settings, direction, target, rows, undefined);
   }
   return audited(ctx, { action: 'review', args: { direction, target } }, async ({ note, useClient }) => {
     const client = useClient(await openClient(ctx), false);
     const rows = await readVersionRows(client, versionNames(ctx.settings));
     note({ revisions_before: rows, revisions_after: rows });
-    return reviewFrom(ctx.settings, direction, target, rows, client);
+    return reviewFrom(ctx.settings, direction, target, rows, client, { target: ctx.target, operator: ctx.operator });
   });
 }
 
 /** Reviews the plan from these version rows; `client` (optional) is only read. */
-export async function reviewFrom(settings: ProjectSettings, direction: Direction, target: string, versionRows: string[], client: pg.Client | undefined): Promise<ReviewReport> {
+export async function reviewFrom(settings: ProjectSettings, direction: Direction, target: string, versionRows: string[], client: pg.Client | undefined, where: Where = {}): Promise<ReviewReport> {
   const engine = engineFor(settings);
   const graph = engine.loadGraph();
   const prepared = await engine.prepare(graph, direction, target, versionRows);
   await prepared.dispose();
-  return reviewOf(settings, prepared.plan, client);
+  return reviewOf(settings, prepared.plan, client, where, { engine, graph });
 }
 
-export async function reviewOf(settings: ProjectSettings, plan: Plan, client: pg.Client | undefined): Promise<ReviewReport> {
+/** Where the plan would run (Alembic renders its offline SQL for it). */
+export interface Where {
+  target?: Target;
+  operator?: Operator;
+}
+
+export async function reviewOf(settings: ProjectSettings, plan: Plan, client: pg.Client | undefined, where: Where = {}, loaded?: { engine: MigrationEngine; graph: RevisionGraph }): Promise<ReviewReport> {
   const parser = await loadParser();
-  const inputs = await reviewInputs(engineFor(settings).kind, plan, parser, settings);
+  const engine = loaded?.engine ?? engineFor(settings);
+  const inputs = await reviewInputs({ engine, graph: loaded?.graph ?? engine.loadGraph(), settings, target: where.target, operator: where.operator }, plan, parser);
   const parsed = parseInputs(inputs, parser);
   const catalog: Catalog = client ? await readLiveCatalog(client, parsed) : OFFLINE_CATALOG;
   const revisions = runRules(parsed, catalog, settings.review);
@@ -67,13 +76,22 @@ async function readLiveCatalog(client: pg.Client, parsed: ReturnType<typeof pars
 }
 
 /** The review of one revision in both directions (History's detail), as if it were the whole plan. */
-export async function reviewRevision(settings: ProjectSettings, id: string, client: pg.Client | undefined): Promise<RevisionReview[]> {
-  const graph = engineFor(settings).loadGraph();
+export async function reviewRevision(settings: ProjectSettings, id: string, client: pg.Client | undefined, where: Where = {}): Promise<RevisionReview[]> {
+  const engine = engineFor(settings);
+  const graph = engine.loadGraph();
   const revision = graph.get(graph.resolve(id));
   const reviews: RevisionReview[] = [];
   for (const direction of ['upgrade', 'downgrade'] as const) {
-    const plan: Plan = { direction, target: revision.revision, steps: [{ direction, migration: revision, headsBefore: [], headsAfter: [] }], headsBefore: [], headsAfter: [] };
-    reviews.push(...(await reviewOf(settings, plan, client)).revisions);
+    // As the one step of a plan: from its parents up to it, or from it down to its parents.
+    const parents = revision.revises;
+    const plan: Plan = {
+      direction,
+      target: direction === 'upgrade' ? revision.revision : parents.join(',') || 'base',
+      steps: [{ direction, migration: revision, headsBefore: direction === 'upgrade' ? parents : [revision.revision], headsAfter: direction === 'upgrade' ? [revision.revision] : parents }],
+      headsBefore: direction === 'upgrade' ? parents : [revision.revision],
+      headsAfter: direction === 'upgrade' ? [revision.revision] : parents,
+    };
+    reviews.push(...(await reviewOf(settings, plan, client, where, { engine, graph })).revisions);
   }
   return reviews;
 }

@@ -52,12 +52,16 @@ export interface AlembicOfflineStep {
 }
 
 export function alembicReviewInputs(steps: AlembicOfflineStep[], versionTable: string): ReviewInput[] {
-  const bookkeeping = new RegExp(`^(?:BEGIN|COMMIT)\\s*;?$|\\b(?:\\w+\\.)?${versionTable.replace(/[^A-Za-z0-9_]/g, '')}\\b`, 'i');
+  const versionRow = new RegExp(`\\b${versionTable.replace(/[^A-Za-z0-9_]/g, '')}\\b`, 'i');
+  const transactionWord = /^(?:BEGIN|COMMIT)\s*;?$/i;
   return steps.map((step) => {
     const source = pythonSource(step.revision.file);
     const line = defLine(source, step.direction);
-    const statements = splitSqlStatements(step.sql)
-      .filter((statement) => !bookkeeping.test(statement.sql.trim()))
+    const all = splitSqlStatements(step.sql).filter((statement) => !versionRow.test(statement.sql));
+    // Alembic's own BEGIN/COMMIT: around an autocommit block (a non-transactional revision), and
+    // the script's last COMMIT; one the revision itself executes in the middle stays reviewed.
+    const statements = all
+      .filter((statement, i) => !transactionWord.test(statement.sql.trim()) || (step.revision.transactional && i > 0 && i < all.length - 1))
       .map((statement) => ({ sql: statement.sql, line }));
     return {
       revision: step.revision.revision,
