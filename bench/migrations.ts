@@ -45,7 +45,7 @@ const ADMIN_URL = process.env.MUTX_BENCH_ADMIN_URL ?? process.env.MUTX_TEST_ADMI
 const RATIO_GOAL = 1.15;
 const CURRENT_GOAL_SECONDS = 0.15;
 
-interface Revision {
+export interface Revision {
   id: string;
   parent: string | undefined;
   table: string;
@@ -98,7 +98,7 @@ export function formatGoalRows(rows: GoalRow[]): string {
 
 // ---------------------------------------------------------------- generated project
 
-function generateChain(count: number): Revision[] {
+export function generateChain(count: number): Revision[] {
   const seen = new Set<string>();
   const chain: Revision[] = [];
   for (let n = 1; n <= count; n++) {
@@ -119,7 +119,7 @@ function downgradeSql(rev: Revision): string[] {
   return [`DROP TABLE ${rev.table};`];
 }
 
-function writeProject(dir: string, chain: Revision[]): void {
+export function writeProject(dir: string, chain: Revision[]): void {
   fs.writeFileSync(path.join(dir, 'mutx-ops.yaml'), 'lock_wait_seconds: 10\n');
   const migrations = path.join(dir, 'migrations');
   fs.mkdirSync(migrations);

@@ -63,8 +63,9 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   // Ink imports react-devtools-core only when DEV is set; a stub keeps it out of the bundle.
   alias: { 'react-devtools-core': './scripts/react-devtools-stub.mjs' },
-  // pg-native is an optional peer of pg that we never use.
-  external: ['pg-native'],
+  // pg-native is an optional peer of pg that we never use. libpg-query loads its WebAssembly
+  // from beside its own module: it stays in node_modules (and is imported only by `review`).
+  external: ['pg-native', 'libpg-query'],
   banner: {
     // Some CommonJS dependencies call require(); give the ESM bundle one.
     // The shebang makes dist/mutx-ops.js the installed `mutx-ops` (npm links the bin to it).

@@ -87,6 +87,16 @@ async function processesGone(timeoutMs = 10_000): Promise<void> {
   }
 }
 
+/** A review prompt: enter pages on until its last line was on screen, then answers "reviewed" (the prompt goes). */
+async function readReviewToTheEnd(title: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (screen().includes(`${title} ·`)) {
+    if (Date.now() > deadline) throw new Error(`the review "${title}" never closed; screen:\n${screen()}`);
+    await keys('Enter');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+  }
+}
+
 async function revisions(): Promise<string[]> {
   return (await db.query<{ version_num: string }>('SELECT version_num FROM alembic_version')).rows.map((row) => row.version_num);
 }
@@ -147,7 +157,13 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     await keys('Enter');
     let text = await waitForScreen('[ ] Database backed up');
     expect(text).toContain('· resumed');
-    for (const label of ['Database backed up', 'Migration changes reviewed', 'Tested in the staging environment', 'Maintenance window scheduled', 'Stakeholders notified']) {
+    await waitForScreen('[ ] Database backed up');
+    await keys('Space');
+    // "Review migration changes" opens the review of the pending revisions; enter pages to its end, then ticks it.
+    text = await waitForScreen('Review migration changes ·', 30_000);
+    expect(text).toMatch(/upgrade \w{12}: /);
+    await readReviewToTheEnd('Review migration changes');
+    for (const label of ['Tested in the staging environment', 'Maintenance window scheduled', 'Stakeholders notified']) {
       await waitForScreen(`[ ] ${label}`);
       await keys('Space');
     }
@@ -176,10 +192,14 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     // The cursor starts on the first entry: emergency-rollback.
     text = await waitForScreen(/› ⚠ emergency-rollback/);
     await keys('Enter');
+    // The downgrade's review first: what it loses (user_identities and its rows), next to the restore alternative.
+    text = await waitForScreen('Review what the rollback loses ·', 30_000);
+    await readReviewToTheEnd('Review what the rollback loses');
     text = await waitForScreen('confirm when done', 60_000);
-    expect(text).toMatch(/✔ 2\. Take a database backup immediately — done/);
-    expect(text).toMatch(/✔ 3\. Roll back the problematic migration (\[destructive\] )?— done .*downgrade 9d3e71c2a5b8 →/);
-    expect(text).toContain('✔ 4. Verify the rollback — done');
+    expect(text).toMatch(/✔ 2\. Review what the rollback loses — done/);
+    expect(text).toMatch(/✔ 3\. Take a database backup immediately — done/);
+    expect(text).toMatch(/✔ 4\. Roll back the problematic migration (\[destructive\] )?— done .*downgrade 9d3e71c2a5b8 →/);
+    expect(text).toContain('✔ 5. Verify the rollback — done');
     await keys('Enter');
     await waitForScreen('✔ run completed', 30_000);
     const previous = loadGraph(loadProjectSettings({ cwd: project.dir })).get(HEAD).revises;

@@ -4,6 +4,7 @@ import { ExitCode, MutxError } from '../core/errors';
 import { settingsFrom, operatorFrom, type GlobalOptions } from './context';
 import { registerBackupCommands } from './backupCommands';
 import { registerMigrationCommands } from './migrationCommands';
+import { registerReviewCommands } from './reviewCommands';
 import { registerSandboxCommands } from './sandboxCommands';
 import { registerRunCommands } from './runCommands';
 import { Output } from './output';
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
   registerSandboxCommands(program, run, abort.signal);
   registerBackupCommands(program, run, abort.signal);
   registerRunCommands(program, run, abort.signal);
+  registerReviewCommands(program, run, abort.signal);
 
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit

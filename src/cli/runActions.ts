@@ -45,6 +45,8 @@ export function eventPrinter(json: boolean) {
         break;
       }
       case 'needs-input':
+        // A review is read in full before it is answered: its SQL and findings, line by line.
+        if (event.request.kind === 'review') for (const line of event.request.lines) out(`    │ ${line.text}`);
         if (event.request.kind !== 'logs-watch') out(`    ? ${describe(event.request)}`);
         break;
       case 'input-received':
@@ -81,6 +83,8 @@ function describe(request: import('../runbook/events').InputRequest): string {
       return `choose one of ${request.options.length} revisions/backups (--target REV or --backup FILE)`;
     case 'logs-watch':
       return request.prompt;
+    case 'review':
+      return request.acknowledge ? `${request.title}: ${request.counts.error} error-level finding(s): ${request.acknowledge.prompt} (--confirm ${request.acknowledge.expected} --acknowledge REASON)` : `${request.title}: ${request.headline} (--yes once read)`;
   }
 }
 
@@ -96,6 +100,7 @@ export interface RunFlags {
   confirm?: string;
   onFailure?: string;
   skipReason?: string;
+  acknowledge?: string;
   resume?: string;
   drill?: boolean;
   target?: string;
@@ -117,7 +122,7 @@ export async function headlessRun(globals: GlobalOptions, name: string | undefin
   const logDurationSeconds = flags.logsDuration === undefined ? undefined : Number(flags.logsDuration);
   if (logDurationSeconds !== undefined && !(logDurationSeconds > 0)) throw new MutxError('usage', `--logs-duration must be a positive number of seconds, not "${String(flags.logsDuration).slice(0, 20)}"`);
   const preset = { selectedRevision: flags.target, selectedBackup: flags.backup, logSource: flags.logSource, logDurationSeconds };
-  const input = new HeadlessInput({ yes: Boolean(flags.yes), confirm: flags.confirm, onFailure, skipReason: flags.skipReason });
+  const input = new HeadlessInput({ yes: Boolean(flags.yes), confirm: flags.confirm, onFailure, skipReason: flags.skipReason, acknowledge: flags.acknowledge });
   const onEvent = eventPrinter(Boolean(globals.json));
   const loaded = resume ? findRunbook(ctx.settings.runbooksPath, resume.runbookFile) : findRunbook(ctx.settings.runbooksPath, runbookName);
   const result = await runFollowingSwitches({ loaded, ctx, environment, drill: flags.drill, resume, input, onEvent, signal, preset }, { logSource: flags.logSource, logDurationSeconds });

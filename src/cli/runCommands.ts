@@ -33,6 +33,7 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
     .option('--confirm <dbname>', 'type the database name for destructive steps on a protected environment')
     .option('--on-failure <what>', 'abort (default), retry, skip or switch (to the runbook the step offers)')
     .option('--skip-reason <text>', 'reason recorded when --on-failure skip skips a step')
+    .option('--acknowledge <reason>', 'go ahead despite an error-level review finding on a protected environment (with --confirm; recorded in the audit trail)')
     .option('--resume <runId>', 'continue an interrupted or paused run at its step')
     .option('--drill', 'mark the run as a practice drill in the audit trail')
     .option('--target <rev>', 'answer a "choose a revision" step')

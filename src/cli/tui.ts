@@ -252,6 +252,23 @@ export function createServices(base: ServiceBase): Services {
       };
     },
 
+    async revisionFindings(id) {
+      const { reviewRevision } = await import('../core/review/review');
+      // Sizes when the database answers; the findings themselves need none.
+      const client = target ? await openClient(ctx()).catch(() => undefined) : undefined;
+      try {
+        const reviews = await reviewRevision(settings, id, client);
+        const lines = (direction: 'upgrade' | 'downgrade') =>
+          reviews
+            .filter((r) => r.direction === direction)
+            .flatMap((r) => r.findings)
+            .map((f) => ({ level: f.waived ? ('waived' as const) : f.level, rule: f.rule, line: f.line, message: f.message }));
+        return { upgrade: lines('upgrade'), downgrade: lines('downgrade'), connected: Boolean(client) };
+      } finally {
+        await client?.end().catch(() => {});
+      }
+    },
+
     async backups() {
       return listBackups(settings, target ? { target } : undefined).map(backupEntry);
     },

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { envPyVersionTable } from './migrations/engines/alembic/project';
+import { reviewSettingsSchema } from './review/settings';
 import { loadYamlFile } from './yamlFile';
 
 export const PROJECT_FILE = 'mutx-ops.yaml';
@@ -62,6 +63,8 @@ export const projectSettingsSchema = z
     connect_timeout_seconds: z.number().positive().default(5),
     default_environment: z.string().optional(),
     environments: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,40}$/), environmentSchema).default({}),
+    /** `mutx-ops review`: rules switched off or re-levelled, table-size limits (core/review/settings.ts). */
+    review: reviewSettingsSchema.prefault({}),
   })
   .strict();
 

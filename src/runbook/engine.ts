@@ -247,6 +247,8 @@ function describeRequest(request: InputRequest): string {
       return 'choose a revision or backup (--target REV or --backup FILE)';
     case 'logs-watch':
       return request.prompt;
+    case 'review':
+      return request.acknowledge ? `${request.title}: ${request.counts.error} error-level finding(s) — ${request.acknowledge.prompt}` : `${request.title}: ${request.headline}`;
   }
 }
 

@@ -29,7 +29,27 @@ export type InputRequest =
   | { kind: 'failure'; error: string; offers: FailureOffer[] }
   | { kind: 'skip-reason'; prompt: string }
   | { kind: 'select-target'; options: TargetOption[] }
-  | { kind: 'logs-watch'; prompt: string };
+  | { kind: 'logs-watch'; prompt: string }
+  | ReviewRequest;
+
+/**
+ * A migration review to read (SQL per revision, findings, table sizes). Answered once it was
+ * shown; with `acknowledge` (an error-level finding on a protected environment) only with a
+ * reason and the database name typed.
+ */
+export interface ReviewRequest {
+  kind: 'review';
+  title: string;
+  headline: string;
+  lines: ReviewLine[];
+  counts: { error: number; warning: number; info: number; waived: number };
+  acknowledge?: { expected: string; prompt: string };
+}
+
+export interface ReviewLine {
+  text: string;
+  style?: 'heading' | 'sql' | 'error' | 'warning' | 'info' | 'waived' | 'detail';
+}
 
 export interface TargetOption {
   kind: 'revision' | 'backup';
@@ -46,7 +66,8 @@ export type InputResponse =
   | { kind: 'failure'; choice: 'retry' | 'skip' | 'abort' | { switch: string }; reason?: string }
   | { kind: 'skip-reason'; reason: string }
   | { kind: 'select-target'; value: string | undefined }
-  | { kind: 'logs-watch'; done: true };
+  | { kind: 'logs-watch'; done: true }
+  | { kind: 'review'; seen: boolean; reason?: string; typed?: string };
 
 export type RunOutcome = 'completed' | 'aborted' | 'failed' | 'switched' | 'paused';
 

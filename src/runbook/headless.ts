@@ -9,6 +9,8 @@ export interface HeadlessAnswers {
   onFailure: 'abort' | 'retry' | 'skip' | 'switch';
   /** Required with onFailure skip: recorded in the audit trail. */
   skipReason?: string;
+  /** Why the run goes ahead despite an error-level review finding (protected environments, with confirm). */
+  acknowledge?: string;
   maxRetries?: number;
 }
 
@@ -33,6 +35,14 @@ export class HeadlessInput implements InputProvider {
         if (this.answers.skipReason) return { kind: 'skip-reason', reason: this.answers.skipReason };
         throw new NeedsOperator(request);
       case 'select-target':
+        throw new NeedsOperator(request);
+      case 'review':
+        // Headless, the review was printed with the run's events; --yes says it was read.
+        if (request.acknowledge) {
+          if (this.answers.acknowledge && this.answers.confirm !== undefined) return { kind: 'review', seen: true, reason: this.answers.acknowledge, typed: this.answers.confirm };
+          throw new NeedsOperator(request);
+        }
+        if (this.answers.yes) return { kind: 'review', seen: true };
         throw new NeedsOperator(request);
       case 'logs-watch':
         // Headless runs watch for the whole duration; this question never gets an answer.

@@ -22,12 +22,18 @@ const base = {
   destructive: z.boolean().optional(),
 };
 
+/** What a review shows: the plan of `action target` (targets as for migrate, incl. selected and start). */
+export const reviewSpecSchema = z.object({ action: z.enum(['upgrade', 'downgrade']), target: z.string().min(1).max(64) }).strict();
+export type ReviewSpec = z.infer<typeof reviewSpecSchema>;
+
 const checklistItem = z
   .object({
     id,
     label: z.string().min(1).max(200),
     /** Ticked without asking when a verified backup younger than this exists. */
     auto_backup_max_age_minutes: z.number().positive().optional(),
+    /** Opens the migration review of this plan; ticked only once it was shown (steps/review.ts). */
+    review: reviewSpecSchema.optional(),
   })
   .strict();
 
@@ -158,6 +164,8 @@ export const stepSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ ...base, type: z.literal('catalog'), action: z.enum(['snapshot', 'compare']), name: id }).strict(),
+  /** The migration review of a plan (what it locks, what a downgrade loses), shown and acknowledged. */
+  z.object({ ...base, type: z.literal('review'), ...reviewSpecSchema.shape }).strict(),
 ]);
 
 export type Step = z.infer<typeof stepSchema>;

@@ -25,6 +25,8 @@ export interface Services {
    */
   startRun(name: string, options: StartRunOptions): Promise<RunResult>;
   history(): Promise<HistoryView>;
+  /** The migration review of one revision, both directions (History's detail); optional for plain test services. */
+  revisionFindings?(id: string): Promise<RevisionFindings>;
   backups(): Promise<BackupEntry[]>;
   verifyBackup(file: string, signal: AbortSignal): Promise<{ ok: boolean; message: string }>;
   /** The environment's log source as the operator wrote it; undefined when none is set. */
@@ -146,6 +148,21 @@ export interface RevisionNode {
   applied: boolean;
   current: boolean;
   head: boolean;
+}
+
+/** A revision's review findings, as History shows them (computed by the core, rendered here). */
+export interface RevisionFindings {
+  upgrade: FindingLine[];
+  downgrade: FindingLine[];
+  /** True when table sizes came from the database; false when it could not be read. */
+  connected: boolean;
+}
+
+export interface FindingLine {
+  level: 'error' | 'warning' | 'info' | 'waived';
+  rule: string;
+  line: number;
+  message: string;
 }
 
 export interface HistoryView {

@@ -399,7 +399,7 @@ export function runArgs(fx: BackupFixture, runbook: RunbookName): string[] {
   return ['run', runbook, '--yes', '--log-source', fx.emptyLog, '--logs-duration', '1'];
 }
 
-const RUN_STEPS: Record<RunbookName, number> = { deploy: 8, 'emergency-rollback': 5 };
+const RUN_STEPS: Record<RunbookName, number> = { deploy: 8, 'emergency-rollback': 6 };
 
 /** The N-th save of the run state (about two per step), chosen by the seed. */
 export function runStatePoint(runbook: RunbookName, rng: Rng): KillSpec {

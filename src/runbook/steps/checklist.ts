@@ -1,5 +1,6 @@
 import { latestVerifiedBackup } from '../../core/backup';
 import { MutxError } from '../../core/errors';
+import { presentReview } from './review';
 import { info, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 async function runChecklist(step: StepOf<'checklist'>, c: StepContext): Promise<StepOutcome> {
@@ -15,6 +16,15 @@ async function runChecklist(step: StepOf<'checklist'>, c: StepContext): Promise<
         c.save();
         continue;
       }
+    }
+    if (item.review) {
+      // The item is the review itself: it opens it and is ticked once it was shown.
+      const outcome = await presentReview(item.review, c, item.label);
+      info(c, `✔ ${item.label} — ${outcome.summary ?? outcome.skipped}`);
+      ticked.add(item.id);
+      c.stepState.ticked = [...ticked];
+      c.save();
+      continue;
     }
     const response = await c.ask({ kind: 'checklist-item', itemId: item.id, label: item.label, index, total: step.items.length });
     if (response.kind !== 'checklist-item' || !response.ticked) {

@@ -13,6 +13,7 @@ import { migrateStep } from './migrate';
 import { notifyStep } from './notify';
 import { reconcileStep } from './reconcile';
 import { restoreStep } from './restore';
+import { reviewStep } from './review';
 import { selectTargetStep } from './selectTarget';
 import { verifyStep } from './verify';
 
@@ -35,6 +36,7 @@ const handlers: { [K in Step['type']]: StepHandler<K> } = {
   inspect: inspectStep,
   'select-target': selectTargetStep,
   catalog: catalogStep,
+  review: reviewStep,
 };
 
 function handlerFor<T extends Step['type']>(step: Extract<Step, { type: T }>): StepHandler<T> {

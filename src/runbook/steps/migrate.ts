@@ -3,7 +3,7 @@ import { migrate, planMigration, stamp, type CoreContext } from '../../core/migr
 import { confirmDestructive, currentRows, info, requireFreshBackup, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 /** Migrate targets that name run state: `selected` (picked earlier), `start` (revision when the run began). */
-function migrateTarget(step: StepOf<'migrate'>, c: StepContext): string | undefined {
+export function migrateTarget(step: { target: string }, c: StepContext): string | undefined {
   if (step.target === 'selected') return c.state.vars.selectedRevision;
   if (step.target === 'start') {
     const start = c.state.vars.startRevisions ?? [];

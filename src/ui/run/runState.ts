@@ -250,5 +250,7 @@ export function describeResponse(response: InputResponse): string {
       return response.value ? `selected ${response.value}` : 'none selected';
     case 'logs-watch':
       return 'watch ended';
+    case 'review':
+      return response.seen ? (response.reason ? `acknowledged: ${response.reason}` : 'reviewed') : 'not reviewed';
   }
 }

@@ -9,7 +9,7 @@ import { shortRev } from '../format';
 import { useScreenHelp } from '../help';
 import { graphRows } from '../history/graph';
 import { isDown, isUp, LAYER, useKeys } from '../keys';
-import type { HistoryView, RevisionNode, Services } from '../services';
+import type { FindingLine, HistoryView, RevisionFindings, RevisionNode, Services } from '../services';
 import { SYMBOL } from '../theme';
 import { errorLine } from './HomeScreen';
 
@@ -46,6 +46,7 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
   const graph = useMemo(() => (view ? graphRows(view.nodes) : []), [view]);
   const byId = useMemo(() => new Map((view?.nodes ?? []).map((n) => [n.id, n])), [view]);
   const node = graph[selected]?.id ? byId.get(graph[selected]!.id!) : undefined;
+  const findings = useRevisionFindings(services, node?.id);
   const canRollBack = Boolean(node && node.applied && !node.current && rollbackRunbook && !view?.problem);
 
   const move = (delta: number) =>
@@ -68,7 +69,7 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
     return true;
   }, LAYER.screen);
 
-  const detailRows = 5;
+  const detailRows = 7;
   const listHeight = Math.max(3, rows - 1 - 2 - 1 - detailRows - 1 - 1);
   const graphWidth = Math.max(1, ...graph.map((r) => r.graph.length));
   return (
@@ -97,7 +98,7 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
           return <RevisionRow node={n} graph={row.graph.padEnd(graphWidth)} selected={isSelected} width={columns} />;
         }}
       />
-      <RevisionDetails node={node} />
+      <RevisionDetails node={node} findings={findings} />
       <Footer keys={keys} />
     </Box>
   );
@@ -114,17 +115,46 @@ function RevisionRow({ node, graph, selected }: { node: RevisionNode; graph: str
   );
 }
 
-function RevisionDetails({ node }: { node?: RevisionNode }) {
+/** The selected revision's review, loaded a moment after the selection settles (j/k held down loads nothing). */
+function useRevisionFindings(services: Services, id: string | undefined): { id: string; findings?: RevisionFindings; problem?: string } | undefined {
+  const [state, setState] = useState<{ id: string; findings?: RevisionFindings; problem?: string } | undefined>();
+  useEffect(() => {
+    if (!id || !services.revisionFindings) return undefined;
+    let live = true;
+    const timer = setTimeout(() => {
+      services.revisionFindings!(id).then(
+        (findings) => live && setState({ id, findings }),
+        (error: unknown) => live && setState({ id, problem: errorLine(error) }),
+      );
+    }, 150);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [services, id]);
+  return state?.id === id ? state : undefined;
+}
+
+function findingSummary(label: string, lines: FindingLine[]): string {
+  const open = lines.filter((f) => f.level !== 'waived' && f.level !== 'info');
+  if (open.length === 0) return `${label}: no findings${lines.length ? ` (${lines.length} info/waived)` : ''}`;
+  const worst = open.find((f) => f.level === 'error') ?? open[0]!;
+  return `${label}: ${open.length} finding(s) — ${worst.level === 'error' ? 'ERROR' : 'WARN'} ${worst.rule} (line ${worst.line}): ${worst.message}`;
+}
+
+function RevisionDetails({ node, findings }: { node?: RevisionNode; findings?: { findings?: RevisionFindings; problem?: string } }) {
   const theme = useTheme();
   if (!node) {
     return (
-      <Box flexDirection="column" height={5}>
+      <Box flexDirection="column" height={7}>
         <Line color={theme.muted}>no revision selected</Line>
       </Box>
     );
   }
+  const review = findings?.findings;
+  const hasError = Boolean(review && [...review.upgrade, ...review.downgrade].some((f) => f.level === 'error'));
   return (
-    <Box flexDirection="column" height={5}>
+    <Box flexDirection="column" height={7}>
       <Line bold>
         {node.id} — {node.message}
       </Line>
@@ -134,6 +164,14 @@ function RevisionDetails({ node }: { node?: RevisionNode }) {
         {node.transactional ? 'transactional' : 'NON-transactional (runs outside a transaction)'} · {node.applied ? (node.current ? 'applied — the database is here' : 'applied') : 'pending — not applied yet'}
       </Line>
       <Line color={theme.muted}>{node.applied && !node.current ? 'r rolls back to this revision (everything above it is downgraded)' : ' '}</Line>
+      {review ? (
+        <>
+          <Line color={hasError ? theme.danger : undefined}>{findingSummary('review upgrade', review.upgrade)}</Line>
+          <Line>{findingSummary('review downgrade', review.downgrade)}</Line>
+        </>
+      ) : (
+        <Line color={theme.muted}>{findings?.problem ? `review unavailable: ${findings.problem}` : 'review: loading…'}</Line>
+      )}
     </Box>
   );
 }

@@ -7,6 +7,7 @@ import { checklistRows, ChecklistPrompt } from './ChecklistPrompt';
 import { ConfirmPrompt, confirmRows } from './ConfirmPrompt';
 import { FailurePrompt, failureKeys, failureRows } from './FailurePrompt';
 import { LogsWatchPrompt } from './LogsWatchPrompt';
+import { ReviewPrompt, reviewRows } from './ReviewPrompt';
 import { SelectTargetPrompt, selectRows } from './SelectTargetPrompt';
 import { SkipReasonPrompt } from './SkipReasonPrompt';
 import { TypedConfirmationPrompt, typedRows } from './TypedConfirmationPrompt';
@@ -29,6 +30,8 @@ export function PromptPanel({ prompt, step, maxRows, preselect, onAnswer }: { pr
       return <SelectTargetPrompt key={prompt.id} request={request} preselect={preselect} maxRows={maxRows} onAnswer={onAnswer} />;
     case 'logs-watch':
       return <LogsWatchPrompt key={prompt.id} request={request} onAnswer={onAnswer} />;
+    case 'review':
+      return <ReviewPrompt key={prompt.id} request={request} maxRows={maxRows} onAnswer={onAnswer} />;
   }
 }
 
@@ -49,6 +52,8 @@ export function promptRows(request: InputRequest, step: StepView | undefined, ma
       return selectRows(request, maxRows);
     case 'logs-watch':
       return 1;
+    case 'review':
+      return reviewRows(request, maxRows);
   }
 }
 
@@ -86,5 +91,11 @@ export function promptKeys(request: InputRequest): KeyHint[] {
       ];
     case 'logs-watch':
       return [['enter', 'end the watch']];
+    case 'review':
+      return [
+        ['j/k space', 'scroll'],
+        ['enter', request.acknowledge ? 'acknowledge' : 'reviewed'],
+        ['esc', 'not reviewed'],
+      ];
   }
 }

@@ -98,6 +98,8 @@ export function parseMigrationText(content: Buffer | string, file: string): Migr
     // Header area: `-- key: value` lines, other comments, blank lines. Nothing else.
     const trimmed = line.trim();
     if (trimmed === '') continue;
+    // `-- mutx-ops: allow RULE -- reason` is a waiver for the review (core/review), not a header.
+    if (/^--\s*mutx-ops\s*:/i.test(trimmed)) continue;
     const header = headerLine(trimmed);
     if (header) {
       if (!HEADER_KEY.test(header.key)) {
