@@ -115,7 +115,7 @@ it(`${GRAPHS} random graphs × ${COMMANDS} commands: the SQL engine agrees with 
           }
           const [mine, reference] = await Promise.all([runSqlEngine(projects, ours, command), runAlembicCommand(projects, theirs, command)]);
           const problems: string[] = [];
-          if (mine.ok !== reference.ok) problems.push(`mutx-ops ${mine.ok ? 'succeeded' : `failed (${mine.output.trim().split('\n').pop()})`}, alembic ${reference.ok ? 'succeeded' : `failed (${reference.output.trim().split('\n').pop()})`}`);
+          if (mine.ok !== reference.ok) problems.push(`mutx-ops ${mine.ok ? 'succeeded' : `failed (${mine.output.trim().split('\n').slice(-12).join(' / ')})`}, alembic ${reference.ok ? 'succeeded' : `failed (${reference.output.trim().split('\n').pop()})`}`);
           if (mine.rows.join(',') !== reference.rows.join(',')) problems.push(`version rows ${mine.rows.join(',') || 'base'} vs alembic ${reference.rows.join(',') || 'base'}`);
           if (mine.tables.join(',') !== reference.tables.join(',')) problems.push(`tables ${mine.tables.join(',')} vs alembic ${reference.tables.join(',')}`);
           s.iteration(`${graph} | ${command.join(' ')} (from ${rows.join(',') || 'base'})`, problems);
