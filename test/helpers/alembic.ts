@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { REPO_ROOT, schemaDump, type TestDatabase } from './db';
+import { readMigrationDir } from '../../src/core/migrations/engines/sql/file';
+import { revisionSource } from '../../src/core/migrations/engines/alembic/revisionWriter';
+import { MUTX_MIGRATIONS, REPO_ROOT, schemaDump, type TestDatabase } from './db';
 
 export const ALEMBIC_FIXTURE = path.join(REPO_ROOT, 'test/fixtures/alembic-app');
 export const ALEMBIC_EXTRAS = path.join(REPO_ROOT, 'test/fixtures/alembic-extras');
@@ -50,4 +52,45 @@ export async function versionRowsOf(db: TestDatabase): Promise<string[]> {
 export async function stateOf(db: TestDatabase): Promise<{ rows: string[]; schema: string }> {
   const schema = (await schemaDump(db.url)).replace(new RegExp(db.name, 'g'), 'DB');
   return { rows: await versionRowsOf(db), schema };
+}
+
+/**
+ * The MUTX schema (the SQL files in migrations/) as an Alembic project: each revision an
+ * op.execute() of the same statements (CONCURRENTLY ones in an autocommit block), a minimal
+ * env.py reading DATABASE_URL. This is the shape of the MUTX team's own project, so the runbooks
+ * and drills written for the MUTX schema run on it unchanged.
+ */
+export function createMutxAlembicProject(options: { settings?: string } = {}): AlembicProject {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mutx-alembic-mutx-'));
+  const scripts = path.join(dir, 'src/api/models/migrations');
+  const versionsDir = path.join(scripts, 'versions');
+  fs.mkdirSync(versionsDir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'alembic.ini'), '[alembic]\nscript_location = %(here)s/src/api/models/migrations\n');
+  const envPy = path.join(scripts, 'env.py');
+  fs.writeFileSync(
+    envPy,
+    [
+      'import os',
+      'from alembic import context',
+      'from sqlalchemy import create_engine, pool',
+      '',
+      'if context.is_offline_mode():',
+      '    context.configure(url=os.environ["DATABASE_URL"], literal_binds=True)',
+      '    with context.begin_transaction():',
+      '        context.run_migrations()',
+      'else:',
+      '    engine = create_engine(os.environ["DATABASE_URL"], poolclass=pool.NullPool)',
+      '    with engine.connect() as connection:',
+      '        context.configure(connection=connection, transaction_per_migration=True)',
+      '        with context.begin_transaction():',
+      '            context.run_migrations()',
+      '',
+    ].join('\n'),
+  );
+  for (const file of readMigrationDir(MUTX_MIGRATIONS)) {
+    const text = revisionSource({ revision: file.revision, message: file.message, revises: file.revises, upgrade: file.upgrade.sql, downgrade: file.downgrade.sql, transactional: file.transactional, created: file.headers.created });
+    fs.writeFileSync(path.join(versionsDir, `${path.basename(file.file, '.sql')}.py`), text);
+  }
+  if (options.settings !== undefined) fs.writeFileSync(path.join(dir, 'mutx-ops.yaml'), options.settings);
+  return { dir, versionsDir, envPy, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

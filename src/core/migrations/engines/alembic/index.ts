@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { ProjectSettings } from '../../../config';
 import { ExitCode, MutxError } from '../../../errors';
 import type { CreatedRevision, ExecutionContext, InjectedRevision, MigrationEngine, OfflineSqlOptions, PreparedRun, PreparedStamp, RuntimeContext, SectionRun } from '../../engine';
-import { splitSqlStatements } from '../sql/sqlSplit';
 import { describeBlockers, type AppliedStep } from '../../events';
 import { RevisionGraph } from '../../graph';
 import { ledgerInsertSql, ledgerInsertTemplate, readPartialMigrations } from '../../ledger';
@@ -13,6 +12,7 @@ import { readVersionRows } from '../../versionTable';
 import { LOCK_NOT_AVAILABLE, QUERY_CANCELED, ServerWatch, withLockRetries } from '../../watch';
 import { alembicProject, type AlembicProject } from './project';
 import { listRevisionFiles, readRevisionFile, type AlembicRevision, type Unreadable } from './revisionFile';
+import { revisionSource } from './revisionWriter';
 import { runRunnerSync, RunnerSession, type RunnerEnvironment, type RunnerEvent, type RunnerFailure, type RunnerRevision } from './runnerProcess';
 
 const isUnreadable = (value: AlembicRevision | Unreadable): value is Unreadable => 'reason' in value;
@@ -348,32 +348,7 @@ export class AlembicEngine implements MigrationEngine<AlembicRevision> {
   injectRevision(graph: RevisionGraph<AlembicRevision>, dir: string, revision: InjectedRevision): { settings: ProjectSettings; file: string } {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const file of listRevisionFiles(this.project.versionLocations)) fs.copyFileSync(file, path.join(dir, path.basename(file)));
-    const heads = graph.heads();
-    const block = (sql: string) => splitSqlStatements(sql).map((statement) => `        op.execute(${pythonSql(statement.sql)})`).join('\n') || '        pass';
-    const text = [
-      `"""${revision.message.replace(/"/g, "'")}`,
-      '',
-      `Revision ID: ${revision.revision}`,
-      `Revises: ${heads.join(', ')}`,
-      '"""',
-      'from alembic import op',
-      '',
-      `revision = ${JSON.stringify(revision.revision)}`,
-      `down_revision = ${heads.length === 0 ? 'None' : heads.length === 1 ? JSON.stringify(heads[0]) : `(${heads.map((h) => JSON.stringify(h)).join(', ')})`}`,
-      'branch_labels = None',
-      'depends_on = None',
-      '',
-      '',
-      'def upgrade():',
-      '    with op.get_context().autocommit_block():',
-      block(revision.upgrade),
-      '',
-      '',
-      'def downgrade():',
-      '    with op.get_context().autocommit_block():',
-      block(revision.downgrade),
-      '',
-    ].join('\n');
+    const text = revisionSource({ ...revision, revises: graph.heads(), transactional: false });
     const file = path.join(dir, `${revision.revision}_${revision.message.replace(/\W+/g, '_').slice(0, 60)}.py`);
     fs.writeFileSync(file, text, { mode: 0o600 });
     return { settings: { ...this.settings, revisionsOverride: dir }, file };
@@ -407,11 +382,6 @@ export class AlembicEngine implements MigrationEngine<AlembicRevision> {
       await session.kill();
     }
   }
-}
-
-/** One op.execute() argument: a Python string literal, colons escaped from SQLAlchemy's bind parameters. */
-function pythonSql(sql: string): string {
-  return JSON.stringify(sql.replace(/(?<![:\\\w]):(?=\w)/g, '\\:'));
 }
 
 /** A revision as Alembic read it (a file the static reader could not read). */
