@@ -51,7 +51,7 @@ export interface Revision {
   table: string;
 }
 
-interface ProcResult {
+export interface ProcResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   seconds: number;
@@ -111,11 +111,11 @@ export function generateChain(count: number): Revision[] {
   return chain;
 }
 
-function upgradeSql(rev: Revision): string[] {
+export function upgradeSql(rev: Revision): string[] {
   return [`CREATE TABLE ${rev.table} (id bigint primary key, name text not null);`, `CREATE INDEX ${rev.table}_name_idx ON ${rev.table}(name);`];
 }
 
-function downgradeSql(rev: Revision): string[] {
+export function downgradeSql(rev: Revision): string[] {
   return [`DROP TABLE ${rev.table};`];
 }
 
@@ -177,7 +177,7 @@ function floorDowngradeSql(chain: Revision[], perMigrationTransaction: boolean):
 
 let currentChild: ChildProcess | undefined;
 
-function runTimed(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ProcResult> {
+export function runTimed(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ProcResult> {
   return new Promise((resolve, reject) => {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
@@ -203,13 +203,13 @@ function describeRun(what: string, result: ProcResult): string {
   return `${what} exited ${result.code ?? result.signal}${output ? `:\n${output}` : ''}`;
 }
 
-function mustSucceed(what: string, result: ProcResult): void {
+export function mustSucceed(what: string, result: ProcResult): void {
   if (result.code !== 0) throw new Error(describeRun(what, result));
 }
 
 // ---------------------------------------------------------------- databases
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   client.on('error', () => {});
   await client.connect();
@@ -249,7 +249,7 @@ async function expectState(what: string, url: string, expected: DbState): Promis
   }
 }
 
-class Databases {
+export class Databases {
   private readonly names = new Set<string>();
   private counter = 0;
   private readonly prefix = `mutx_bench_${crypto.randomBytes(3).toString('hex')}`;

@@ -41,7 +41,8 @@ from sqlalchemy import create_engine, pool
 def run():
     engine = create_engine(os.environ["DATABASE_URL"], poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection)
+        # Like the SQL engine: each revision in its own transaction with its version row.
+        context.configure(connection=connection, transaction_per_migration=True)
         with context.begin_transaction():
             context.run_migrations()
 

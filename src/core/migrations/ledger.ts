@@ -61,15 +61,21 @@ export function ledgerInsertSql(_names: VersionTableNames, entry: LedgerEntry): 
 }
 
 /**
- * The same INSERT for an engine that writes ledger rows on its own connection (the Alembic
- * runner, through SQLAlchemy's text() with :named parameters). It inserts nothing when the
- * session named by :lock_pid no longer holds the migration lock, so a run whose mutx-ops died
- * (or lost its lock) cannot commit: the runner checks that one row was inserted.
+ * The ledger INSERT for an engine that writes its rows on its own connection (the Alembic runner,
+ * through SQLAlchemy's text() with :named parameters). The runner keeps a transaction's rows and
+ * writes them in one statement just before that transaction commits: `{rows}` becomes one `row`
+ * per ledger row, `{n}` numbering its parameters. It inserts nothing when the session named by
+ * :lock_pid no longer holds the migration lock, so a run whose mutx-ops died (or lost its lock)
+ * cannot commit: the runner checks that every row was inserted.
  */
-export function ledgerInsertTemplate(): string {
-  return `INSERT INTO ${LEDGER_TABLE} (revision, direction, checksum, operator, host, started_at, duration_ms, outcome, run_id, audit_op_id)
-SELECT :revision, :direction, :checksum, :operator, :host, clock_timestamp() - make_interval(secs => :duration_ms / 1000.0), :duration_ms, :outcome, :run_id, :audit_op_id
-WHERE EXISTS (SELECT 1 FROM pg_locks WHERE pid = :lock_pid AND locktype = 'advisory' AND classid = :lock_k1 AND objid = :lock_k2 AND objsubid = 2 AND granted)`;
+export function ledgerInsertTemplate(): { sql: string; row: string } {
+  return {
+    sql: `INSERT INTO ${LEDGER_TABLE} (revision, direction, checksum, operator, host, started_at, duration_ms, outcome, run_id, audit_op_id)
+SELECT v.revision, v.direction, v.checksum, v.operator, v.host, v.started_at, v.duration_ms, v.outcome, v.run_id, v.audit_op_id
+  FROM (VALUES {rows}) AS v (revision, direction, checksum, operator, host, started_at, duration_ms, outcome, run_id, audit_op_id)
+ WHERE EXISTS (SELECT 1 FROM pg_locks WHERE pid = :lock_pid AND locktype = 'advisory' AND classid = :lock_k1 AND objid = :lock_k2 AND objsubid = 2 AND granted)`,
+    row: '(CAST(:revision_{n} AS text), CAST(:direction_{n} AS text), CAST(:checksum_{n} AS text), CAST(:operator_{n} AS text), CAST(:host_{n} AS text), CAST(:started_at_{n} AS timestamptz), CAST(:duration_ms_{n} AS integer), CAST(:outcome_{n} AS text), CAST(:run_id_{n} AS text), CAST(:audit_op_id_{n} AS text))',
+  };
 }
 
 export interface LedgerRow {

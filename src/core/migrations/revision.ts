@@ -9,7 +9,7 @@ export interface Revision {
   revision: string;
   /** The parents (Alembic's down_revision): applied before it, replaced by it in the version table. */
   revises: string[];
-  /** Alembic's depends_on: applied before it, but not replaced by it (no effect on heads). */
+  /** Alembic's depends_on: applied before it (a version row it replaces, if present), though it stays a head of the graph. */
   dependsOn: string[];
   /** Alembic's branch_labels: `label@head` names the head of the branch. */
   branchLabels: string[];
@@ -33,9 +33,7 @@ export interface Revision {
 export function normaliseText(text: string): string {
   return text
     .replace(/\r\n?/g, '\n')
-    .split('\n')
-    .map((line) => line.replace(/[ \t]+$/, ''))
-    .join('\n')
+    .replace(/[ \t]+$/gm, '')
     .replace(/^\n+|\n+$/g, '');
 }
 

@@ -196,7 +196,7 @@ export class AlembicEngine implements MigrationEngine<AlembicRevision> {
     await session.send({
       go: true,
       ledger: {
-        insert_sql: ledgerInsertTemplate(),
+        insert: ledgerInsertTemplate(),
         lock_pid: (context.client as unknown as { processID: number }).processID,
         lock_keys: [k1, k2],
         checksums,

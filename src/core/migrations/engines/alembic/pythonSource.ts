@@ -26,6 +26,8 @@ export interface ScanResult {
 }
 
 const OPEN = '([{';
+/** Where plain code stops: strings (with their prefixes), comments, continuations, line ends, brackets. */
+const SPECIAL = /['"#\\\n\r()[\]{}]|(?<!\w)[rRbBuUfF]{1,2}(?=['"])/g;
 const CLOSE = ')]}';
 
 export function scanPython(source: string): ScanResult {
@@ -41,7 +43,7 @@ export function scanPython(source: string): ScanResult {
   const stack: { char: string; line: number }[] = [];
   let i = 0;
   const flush = () => {
-    if (text.trim() !== '') lines.push({ line: startLine, indent, text: text.replace(/\s+$/, ''), code: lineCode.replace(/\s+$/, '') });
+    if (text.trim() !== '') lines.push({ line: startLine, indent, text: text.trimEnd(), code: lineCode.trimEnd() });
     text = '';
     lineCode = '';
     atLineStart = true;
@@ -102,8 +104,20 @@ export function scanPython(source: string): ScanResult {
       flush();
       continue;
     }
-    const prefix = /^[rRbBuUfF]{0,2}(?=['"])/.exec(source.slice(i, i + 3));
-    if (prefix && (prefix[0].length > 0 ? !/\w/.test(source[i - 1] ?? '') : true) && (source[i + prefix[0].length] === '"' || source[i + prefix[0].length] === "'")) {
+    // Plain code up to the next character that matters, in one slice (not one character at a time).
+    SPECIAL.lastIndex = i;
+    const special = SPECIAL.exec(source);
+    const next = special ? special.index : source.length;
+    if (next > i) {
+      const chunk = source.slice(i, next);
+      text += chunk;
+      code += chunk;
+      lineCode += chunk;
+      i = next;
+      continue;
+    }
+    const prefix = /^[rRbBuUfF]{0,2}/.exec(source.slice(i, i + 2))!;
+    if (source[i + prefix[0].length] === '"' || source[i + prefix[0].length] === "'") {
       const start = i;
       const startAt = lineNo;
       i += prefix[0].length;
@@ -239,7 +253,7 @@ function tokenize(expression: string): Token[] | undefined {
   let i = 0;
   while (i < expression.length) {
     const ch = expression[i]!;
-    if (/\s/.test(ch)) {
+    if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\f' || ch === '\v') {
       i++;
       continue;
     }

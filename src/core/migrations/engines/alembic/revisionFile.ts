@@ -30,6 +30,7 @@ export class AlembicFileError extends MutxError {
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
 const NAMES = ['revision', 'down_revision', 'branch_labels', 'depends_on'] as const;
 type Name = (typeof NAMES)[number];
+const NAME_IN_CODE = /\b(?:revision|down_revision|branch_labels|depends_on)\b/;
 const ASSIGNMENT = /^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=]*)?=(?!=)\s*([\s\S]*)$/;
 
 /** Alembic's rule (script/base.py): *.py files of the folder except __init__ and editor locks. */
@@ -69,6 +70,8 @@ export function readRevisionSource(source: string, file: string): AlembicRevisio
   const unreadable = (reason: string): Unreadable => ({ file, reason, checksum, transactional });
   const values: Partial<Record<Name, { literal: PyLiteral; line: number }>> = {};
   for (const logical of scan.lines) {
+    // Most lines (upgrade()/downgrade() bodies) never name these variables outside a string.
+    if (!NAME_IN_CODE.test(logical.code)) continue;
     const match = ASSIGNMENT.exec(logical.text);
     if (!match) {
       // An assignment we cannot see the value of (augmented, tuple-unpacked, chained): ask Alembic.

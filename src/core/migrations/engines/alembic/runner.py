@@ -13,6 +13,7 @@ Requests arrive on stdin as JSON lines: first the request, then "go"/"proceed" a
 
 import argparse
 import contextlib
+import datetime
 import functools
 import inspect
 import json
@@ -104,7 +105,9 @@ class State:
     started_marks = set()
     heads = set()
     expected_heads = None
+    pending_rows = []
     configured = 0
+    per_migration = False
     phase = "load"
 
 
@@ -154,23 +157,38 @@ def describe(error):
 # The ledger, written on Alembic's own connection.
 
 
-def ledger_row(connection, revision, direction, outcome, duration_ms):
+def ledger_row(revision, direction, outcome, duration_ms):
+    """Kept until the transaction that holds it is about to commit (flush_ledger)."""
+    if STATE.request.get("ledger"):
+        started_at = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(milliseconds=duration_ms)
+        STATE.pending_rows.append((revision, direction, outcome, int(duration_ms), started_at.isoformat()))
+
+
+def flush_ledger(connection):
+    """One INSERT of the kept rows, just before a commit: it also re-checks mutx-ops' lock."""
     ledger = STATE.request.get("ledger")
-    if not ledger:
+    rows, STATE.pending_rows = STATE.pending_rows, []
+    if not ledger or not rows:
         return
-    params = dict(ledger["fields"])
-    params.update(
-        revision=revision,
-        direction=direction,
-        outcome=outcome,
-        duration_ms=int(duration_ms),
-        checksum=ledger["checksums"].get(revision),
-        lock_pid=ledger["lock_pid"],
-        lock_k1=ledger["lock_keys"][0],
-        lock_k2=ledger["lock_keys"][1],
-    )
-    result = connection.execute(text(ledger["insert_sql"]), params)
-    if result.rowcount != 1:
+    template = ledger["insert"]
+    params = {"lock_pid": ledger["lock_pid"], "lock_k1": ledger["lock_keys"][0], "lock_k2": ledger["lock_keys"][1]}
+    values = []
+    for n, (revision, direction, outcome, duration_ms, started_at) in enumerate(rows):
+        values.append(template["row"].replace("{n}", str(n)))
+        params.update({
+            "revision_%d" % n: revision,
+            "direction_%d" % n: direction,
+            "checksum_%d" % n: ledger["checksums"].get(revision),
+            "operator_%d" % n: ledger["fields"]["operator"],
+            "host_%d" % n: ledger["fields"]["host"],
+            "duration_ms_%d" % n: duration_ms,
+            "started_at_%d" % n: started_at,
+            "outcome_%d" % n: outcome,
+            "run_id_%d" % n: ledger["fields"]["run_id"],
+            "audit_op_id_%d" % n: ledger["fields"]["audit_op_id"],
+        })
+    result = connection.execute(text(template["sql"].replace("{rows}", ", ".join(values))), params)
+    if result.rowcount != len(rows):
         raise RuntimeError(
             "mutx-ops' session (pid %s) no longer holds the migration lock: stopping before anything is committed" % ledger["lock_pid"]
         )
@@ -183,9 +201,13 @@ def on_version_apply(ctx, step, heads, run_args):
     before = STATE.heads
     if step.is_stamp:
         for revision in sorted(set(heads) - set(before)):
-            ledger_row(ctx.connection, revision, "stamp", "stamped", 0)
+            ledger_row(revision, "stamp", "stamped", 0)
     else:
-        ledger_row(ctx.connection, step.up_revision_id, "upgrade" if step.is_upgrade else "downgrade", "applied" if step.is_upgrade else "reverted", duration)
+        ledger_row(step.up_revision_id, "upgrade" if step.is_upgrade else "downgrade", "applied" if step.is_upgrade else "reverted", duration)
+    # Written before this transaction commits: after each revision with transaction_per_migration,
+    # else after the last one (an autocommit block writes what came before it first).
+    if STATE.per_migration or step.is_stamp or STATE.index >= STATE.total - 1:
+        flush_ledger(ctx.connection)
     STATE.heads = set(heads)
     if not step.is_stamp:
         # Until the next revision starts, a failure is env.py's (or its commit), not this revision's.
@@ -297,6 +319,7 @@ def configure(self, *args, **kw):
     arguments["include_name"] = include_name
     original_configure(self, **arguments)
     STATE.configured += 1
+    STATE.per_migration = bool(arguments.get("transaction_per_migration"))
     context = self.get_context()
     if context.as_sql:
         return
@@ -340,11 +363,15 @@ original_autocommit_block = MigrationContext.autocommit_block
 
 @contextlib.contextmanager
 def autocommit_block(self):
+    if not self.as_sql:
+        # The block commits what ran before it: the rows of the revisions it commits go first.
+        flush_ledger(self.connection)
     with original_autocommit_block(self):
         # Committed before the non-transactional statements run: a crash from here on leaves the
         # ledger saying "started", and mutx-ops flags the revision half-applied until reconcile.
         if not self.as_sql and STATE.current and (STATE.current, STATE.current_direction) not in STATE.started_marks:
-            ledger_row(self.connection, STATE.current, STATE.current_direction, "started", 0)
+            ledger_row(STATE.current, STATE.current_direction, "started", 0)
+            flush_ledger(self.connection)
             STATE.started_marks.add((STATE.current, STATE.current_direction))
             emit("autocommit", revision=STATE.current, direction=STATE.current_direction)
         yield
