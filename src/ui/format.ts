@@ -83,10 +83,6 @@ export function formatAge(from: string | Date | number, now = Date.now()): strin
   return `${Math.floor(hours / 24)} days ago`;
 }
 
-export function shortRev(id: string): string {
-  return id.length > 12 ? id.slice(0, 12) : id;
-}
-
 export function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }

@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import React from 'react';
 import { useTerminalSize, useTheme } from '../context';
-import { formatAge, plural, shortRev } from '../format';
+import { formatAge, plural } from '../format';
 import type { BackupEntry, TargetIdentity, TargetStatus } from '../services';
 import { SYMBOL } from '../theme';
 import { Line } from './Line';
@@ -72,8 +72,8 @@ function RevisionLine({ status, backup }: { status: Loadable<TargetStatus>; back
   }
   const s = status.value;
   const atHead = s.pending.length === 0 && s.current.length > 0;
-  const current = s.current.length ? s.current.map(shortRev).join('+') : 'base (empty)';
-  const head = s.heads.map(shortRev).join('+') || 'none';
+  const current = s.current.length ? s.current.join('+') : 'base (empty)';
+  const head = s.heads.join('+') || 'none';
   return (
     <Box flexDirection="column">
       <Line>

@@ -1,5 +1,5 @@
 import type { StepProgress } from '../../runbook/events';
-import { formatBytes, formatDuration, shortRev } from '../format';
+import { formatBytes, formatDuration } from '../format';
 
 /** Live progress in words: bytes and ETA, migration i/N with revision and elapsed, matches per minute. */
 export function progressText(progress: StepProgress): string {
@@ -12,7 +12,7 @@ export function progressText(progress: StepProgress): string {
     }
     case 'migration':
       // The engine counts migrations from 1.
-      return `migration ${progress.index}/${progress.total} · ${progress.direction} ${shortRev(progress.revision)} · ${formatDuration(progress.elapsedMs)}`;
+      return `migration ${progress.index}/${progress.total} · ${progress.direction} ${progress.revision} · ${formatDuration(progress.elapsedMs)}`;
     case 'logs':
       return `${progress.matched} match(es) · ${progress.matchesLastMinute}/min · ${progress.lines} lines · ${formatDuration(progress.elapsedMs)} of ${formatDuration(progress.durationMs)}`;
     case 'command':

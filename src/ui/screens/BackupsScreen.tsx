@@ -6,7 +6,7 @@ import { Line } from '../components/Line';
 import { clampIndex, SelectList } from '../components/SelectList';
 import { Spinner } from '../components/Spinner';
 import { useTerminalSize, useTheme } from '../context';
-import { formatAge, formatBytes, shortRev } from '../format';
+import { formatAge, formatBytes } from '../format';
 import { useScreenHelp } from '../help';
 import { isDown, isUp, LAYER, useKeys } from '../keys';
 import type { BackupEntry, Services } from '../services';
@@ -98,7 +98,7 @@ export function BackupsScreen({ services, restoreRunbook, onRestore, onBack }: {
         height={listHeight}
         render={(b, _i, isSelected) => (
           <Line inverse={isSelected}>
-            {isSelected ? SYMBOL.pointer : ' '} {formatAge(b.createdAt).padEnd(10)} {formatBytes(b.sizeBytes).padEnd(9)} {(b.revisions.map(shortRev).join('+') || 'base').padEnd(13)}{' '}
+            {isSelected ? SYMBOL.pointer : ' '} {formatAge(b.createdAt).padEnd(10)} {formatBytes(b.sizeBytes).padEnd(9)} {(b.revisions.join('+') || 'base').padEnd(13)}{' '}
             <Text color={b.verified ? theme.ok : theme.warn}>{b.verified ? `${SYMBOL.done} yes    ` : `${SYMBOL.failed} no     `}</Text> {b.label ? `[${b.label}] ` : ''}
             {b.name}
           </Line>

@@ -5,7 +5,6 @@ import { Footer, type KeyHint } from '../components/Footer';
 import { Line } from '../components/Line';
 import { SelectList } from '../components/SelectList';
 import { useTerminalSize, useTheme } from '../context';
-import { shortRev } from '../format';
 import { useScreenHelp } from '../help';
 import { graphRows } from '../history/graph';
 import { isDown, isUp, LAYER, useKeys } from '../keys';
@@ -63,7 +62,7 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
     else if (isDown(input, key)) move(1);
     else if (input === 'r' && node) {
       if (canRollBack) onRollback(node.id);
-      else setNotice(!rollbackRunbook ? 'no rollback runbook (one with a select-target step from history) was found' : node.current ? `${shortRev(node.id)} is the current revision: nothing to roll back` : `${shortRev(node.id)} is not applied: pick an applied revision below the current one`);
+      else setNotice(!rollbackRunbook ? 'no rollback runbook (one with a select-target step from history) was found' : node.current ? `${node.id} is the current revision: nothing to roll back` : `${node.id} is not applied: pick an applied revision below the current one`);
     } else if (key.escape) onBack();
     else return false;
     return true;
@@ -72,13 +71,14 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
   const detailRows = 7;
   const listHeight = Math.max(3, rows - 1 - 2 - 1 - detailRows - 1 - 1);
   const graphWidth = Math.max(1, ...graph.map((r) => r.graph.length));
+  const idWidth = Math.max(0, ...(view?.nodes ?? []).map((n) => n.id.length));
   return (
     <Box flexDirection="column">
       <EnvironmentBanner identity={identity} />
       <Line>
         <Text bold>History</Text>
         <Text color={theme.muted}>
-          {view ? ` · ${view.nodes.length} revisions · ${SYMBOL.applied} applied ${SYMBOL.notApplied} pending · current ${view.current.map(shortRev).join('+') || 'base'} · head ${view.heads.map(shortRev).join('+')}` : ' · loading…'}
+          {view ? ` · ${view.nodes.length} revisions · ${SYMBOL.applied} applied ${SYMBOL.notApplied} pending · current ${view.current.join('+') || 'base'} · head ${view.heads.join('+')}` : ' · loading…'}
         </Text>
       </Line>
       {problem || view?.problem ? (
@@ -95,7 +95,7 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
         render={(row, _i, isSelected) => {
           const n = row.id ? byId.get(row.id) : undefined;
           if (!n) return <Line color={theme.muted}>{`  ${row.graph}`}</Line>;
-          return <RevisionRow node={n} graph={row.graph.padEnd(graphWidth)} selected={isSelected} width={columns} />;
+          return <RevisionRow node={n} graph={row.graph.padEnd(graphWidth)} idWidth={idWidth} selected={isSelected} width={columns} />;
         }}
       />
       <RevisionDetails node={node} findings={findings} />
@@ -104,12 +104,13 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
   );
 }
 
-function RevisionRow({ node, graph, selected }: { node: RevisionNode; graph: string; selected: boolean; width: number }) {
+/** A row per revision; ids are never cut (an operator copies them), only padded to line up. */
+function RevisionRow({ node, graph, idWidth, selected }: { node: RevisionNode; graph: string; idWidth: number; selected: boolean; width: number }) {
   const theme = useTheme();
   const tags = [node.head ? 'head' : '', node.current ? 'current' : '', node.parents.length > 1 ? 'merge' : '', node.children.length > 1 ? 'branchpoint' : ''].filter(Boolean);
   return (
     <Line inverse={selected}>
-      {selected ? SYMBOL.pointer : ' '} <Text color={node.applied ? theme.ok : theme.warn}>{graph}</Text> {shortRev(node.id)} <Text color={node.applied ? theme.ok : theme.warn}>{node.applied ? 'applied' : 'pending'}</Text>
+      {selected ? SYMBOL.pointer : ' '} <Text color={node.applied ? theme.ok : theme.warn}>{graph}</Text> {node.id.padEnd(idWidth)} <Text color={node.applied ? theme.ok : theme.warn}>{node.applied ? 'applied' : 'pending'}</Text>
       {tags.length ? <Text color={theme.accent}> ({tags.join(', ')})</Text> : null} {node.message}
     </Line>
   );
