@@ -244,6 +244,32 @@ describe('what mutx-ops adds on an Alembic project', () => {
   }, 90_000);
 });
 
+describe('a revision that ends the transaction (issue 15, item 1)', () => {
+  it('op.execute("COMMIT") inside a revision: the run stops before the next revision, and the ledger says what is committed', async () => {
+    const p = createAlembicProject();
+    try {
+      rewrite(p, '4b2c9d1e8f7a6_add_teams.py', "    op.add_column('users', sa.Column('team_id'", "    op.execute('COMMIT')\n    op.add_column('users', sa.Column('team_id'");
+      const run = await runCli(['upgrade', 'head'], { cwd: p.dir, env: { DATABASE_URL: ours.url } });
+      expect(run.exitCode, String(run.all)).toBe(1);
+      expect(String(run.stderr)).toMatch(/4b2c9d1e8f7a6 ended the transaction it ran in .*stopped before the next revision — nothing is half-applied/);
+      // Committed by the COMMIT and by the statements after it: the revision and those before it.
+      expect(await versionRowsOf(ours)).toEqual(['4b2c9d1e8f7a6', 'd1_agent_tags', 'ops_base_01']);
+      const applied = (await ours.query("SELECT revision FROM mutx_ops.ledger WHERE outcome = 'applied' ORDER BY id")).rows.map((r) => r.revision);
+      expect(applied).toContain('4b2c9d1e8f7a6');
+      expect((await runCli(['check'], { cwd: p.dir, env: { DATABASE_URL: ours.url } })).stdout).not.toMatch(/half-applied/);
+      // A failure after its own COMMIT leaves part of the revision committed: half-applied.
+      rewrite(p, '5e6f7a8b9c0d_add_webhooks.py', "    op.create_table('webhooks',", "    op.execute('CREATE TABLE early_part (id int)')\n    op.execute('COMMIT')\n    op.execute('SELECT 1/0')\n    op.create_table('webhooks',");
+      const failed = await runCli(['upgrade', '5e6f7a8b9c0d'], { cwd: p.dir, env: { DATABASE_URL: ours.url } });
+      expect(failed.exitCode, String(failed.all)).toBe(1);
+      const current = await runCli(['current'], { cwd: p.dir, env: { DATABASE_URL: ours.url } });
+      expect(String(current.stdout)).toMatch(/HALF-APPLIED: .*upgrade of 5e6f7a8b9c0d/);
+      expect((await ours.query("SELECT to_regclass('public.early_part') IS NOT NULL AS kept")).rows[0]!.kept).toBe(true);
+    } finally {
+      p.cleanup();
+    }
+  });
+});
+
 describe('bad input: one line, file:line, a documented exit code, nothing changed', () => {
   const cases: { name: string; edit: (p: AlembicProject) => void; args?: string[]; exit: number; message: RegExp }[] = [
     { name: 'a syntax error in a revision', edit: (p) => fs.appendFileSync(path.join(p.versionsDir, 'head_0012_deployment_region.py'), '\ndef broken(:\n'), exit: 2, message: /head_0012_deployment_region\.py:\d+: SyntaxError/ },

@@ -209,3 +209,69 @@ describe('the migration lock', () => {
     expect((await first).exitCode).toBe(0);
   });
 });
+
+describe('a transactional migration stays atomic with its version row (issue 15, items 1 and 2)', () => {
+  it('COMMIT or ROLLBACK inside a transactional migration is refused before anything runs, with file:line', async () => {
+    for (const [upgrade, word] of [
+      ['CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\nSELECT 1/0;', 'COMMIT'],
+      ['CREATE TABLE x (id int);\n  rollback ;\nCREATE TABLE y (id int);', 'ROLLBACK'],
+      ['CREATE TABLE x (id int);\n/* done */ END;', 'END'],
+    ] as const) {
+      for (const extra of [[], ['--single-transaction']]) {
+        await freshSchema();
+        const p = project();
+        writeMigration(p.migrationsDir, 'tc01', { upgrade: 'CREATE TABLE base_t (id int);', downgrade: 'DROP TABLE base_t;' });
+        const file = writeMigration(p.migrationsDir, 'tc02', { revises: 'tc01', upgrade, downgrade: 'SELECT 1;' });
+        const run = await runCli(['--database-url', db.url, 'upgrade', 'head', ...extra], { cwd: p.dir });
+        expect(run.exitCode, String(run.all)).toBe(2);
+        expect(String(run.stderr)).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: ${word} inside a transactional migration`));
+        // Nothing ran: not even the revision before it.
+        expect((await rows("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('base_t', 'a', 'b', 'x', 'y')"))[0]!.n).toBe(0);
+      }
+    }
+  });
+
+  it('a transaction ended behind the static check is caught before the version row moves, and flagged half-applied', async () => {
+    await freshSchema();
+    const p = project();
+    writeMigration(p.migrationsDir, 'te01', { upgrade: 'CREATE TABLE kept (id int);', downgrade: 'DROP TABLE kept;' });
+    // Clearing the transaction's marker stands for anything that ends the transaction unseen.
+    writeMigration(p.migrationsDir, 'te02', { revises: 'te01', upgrade: "CREATE TABLE t2 (id int);\nSELECT set_config('mutx_ops.transaction', NULL, true);", downgrade: 'DROP TABLE IF EXISTS t2;' });
+    const run = await runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir });
+    expect(run.exitCode, String(run.all)).toBe(1);
+    expect(String(run.stderr)).toMatch(/te02 .*the transaction mutx-ops opened was ended inside the migration/);
+    expect(await versionRows()).toEqual(['te01']);
+    const check = await runCli(['--database-url', db.url, 'check'], { cwd: p.dir });
+    expect(check.exitCode).toBe(3);
+    expect(String(check.stdout)).toMatch(/half-applied: .*te02/);
+  });
+
+  it('the version table changed behind the lock: the migration rolls back instead of overwriting it', async () => {
+    await freshSchema();
+    const p = project();
+    writeMigration(p.migrationsDir, 'vc01', { upgrade: 'CREATE TABLE v1 (id int);', downgrade: 'DROP TABLE v1;' });
+    writeMigration(p.migrationsDir, 'vc02', { revises: 'vc01', upgrade: 'CREATE TABLE v2 (id int);\nSELECT pg_sleep(1.5);', downgrade: 'DROP TABLE v2;' });
+    expect((await runCli(['--database-url', db.url, 'upgrade', 'vc01'], { cwd: p.dir })).exitCode).toBe(0);
+    const run = runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir });
+    await waitFor(async () => (await rows(`SELECT 1 FROM pg_stat_activity WHERE datname = '${db.name}' AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(1.5)%' AND state = 'active'`)).length > 0 || undefined);
+    // Someone (raw alembic, a hand-run stamp) moves the version table meanwhile.
+    await db.query("UPDATE alembic_version SET version_num = 'zz99'");
+    const result = await run;
+    expect(result.exitCode, String(result.all)).toBe(1);
+    expect(String(result.stderr)).toMatch(/vc02 stopped before it was recorded: the version table changed since this run was planned \(expected vc01\)/);
+    expect(await versionRows()).toEqual(['zz99']);
+    expect((await rows("SELECT to_regclass('public.v2') IS NULL AS gone"))[0]!.gone).toBe(true);
+  });
+
+  it('a migration calling pg_advisory_unlock_all() cannot commit: two racing runs apply it zero times, not twice', async () => {
+    await freshSchema();
+    const p = project();
+    writeMigration(p.migrationsDir, 'ul01', { upgrade: 'CREATE TABLE u1 (id int);\nSELECT pg_advisory_unlock_all();\nSELECT pg_sleep(0.5);', downgrade: 'DROP TABLE u1;' });
+    const results = await Promise.all([1, 2].map(() => runCli(['--database-url', db.url, 'upgrade', 'head'], { cwd: p.dir })));
+    expect(results.map((r) => r.exitCode)).toEqual([1, 1]);
+    for (const r of results) expect(String(r.stderr)).toMatch(/no longer holds the migration lock \(did the migration call pg_advisory_unlock_all\(\)\?\)/);
+    const applied = await rows("SELECT count(*)::int AS n FROM mutx_ops.ledger WHERE outcome = 'applied'");
+    expect(applied[0]!.n).toBe(0);
+    expect(await versionRows()).toEqual([]);
+  });
+});

@@ -66,14 +66,16 @@ export function ledgerInsertSql(_names: VersionTableNames, entry: LedgerEntry): 
  * writes them in one statement just before that transaction commits: `{rows}` becomes one `row`
  * per ledger row, `{n}` numbering its parameters. It inserts nothing when the session named by
  * :lock_pid no longer holds the migration lock, so a run whose mutx-ops died (or lost its lock)
- * cannot commit: the runner checks that every row was inserted.
+ * cannot commit, nor when (with :check_transaction) the transaction is no longer the one the
+ * runner marked (a revision ran COMMIT or ROLLBACK): the runner checks that every row was inserted.
  */
 export function ledgerInsertTemplate(): { sql: string; row: string } {
   return {
     sql: `INSERT INTO ${LEDGER_TABLE} (revision, direction, checksum, operator, host, started_at, duration_ms, outcome, run_id, audit_op_id)
 SELECT v.revision, v.direction, v.checksum, v.operator, v.host, v.started_at, v.duration_ms, v.outcome, v.run_id, v.audit_op_id
   FROM (VALUES {rows}) AS v (revision, direction, checksum, operator, host, started_at, duration_ms, outcome, run_id, audit_op_id)
- WHERE EXISTS (SELECT 1 FROM pg_locks WHERE pid = :lock_pid AND locktype = 'advisory' AND classid = :lock_k1 AND objid = :lock_k2 AND objsubid = 2 AND granted)`,
+ WHERE EXISTS (SELECT 1 FROM pg_locks WHERE pid = :lock_pid AND locktype = 'advisory' AND classid = :lock_k1 AND objid = :lock_k2 AND objsubid = 2 AND granted)
+   AND (NOT :check_transaction OR current_setting('mutx_ops.transaction', true) = 'open')`,
     row: '(CAST(:revision_{n} AS text), CAST(:direction_{n} AS text), CAST(:checksum_{n} AS text), CAST(:operator_{n} AS text), CAST(:host_{n} AS text), CAST(:started_at_{n} AS timestamptz), CAST(:duration_ms_{n} AS integer), CAST(:outcome_{n} AS text), CAST(:run_id_{n} AS text), CAST(:audit_op_id_{n} AS text))',
   };
 }

@@ -255,16 +255,31 @@ export class AlembicEngine implements MigrationEngine<AlembicRevision> {
     if (!(error instanceof RunnerFailed)) return error;
     const failure = error.failure;
     const mapped = failureError({ event: 'failed', ...failure }, { what: `${plan.direction} ${plan.target}`, stopReason: watch.stopReason, lockTimeoutSeconds: context.lockTimeoutSeconds, retries: context.lockRetries, blockers: watch.lastBlockers });
-    const revision = failure.phase === 'migrate' ? failure.revision ?? plan.steps[done.length]?.migration.revision : undefined;
+    let revision = failure.phase === 'migrate' ? failure.revision ?? plan.steps[done.length]?.migration.revision : undefined;
+    // Stopped right after a revision that committed itself: nothing is half-applied, nothing failed.
+    if (failure.error_type === 'TransactionEnded' && failure.half_applied === false) revision = undefined;
     let hint = mapped.hint;
     if (failure.phase === 'migrate' || failure.phase === 'after') {
       const rows = await readVersionRows(context.client, context.names).catch(() => undefined);
+      if (failure.error_type === 'TransactionEnded' && rows && !failure.revision) {
+        // Seen only at the commit (a driver that does not report the server's transaction state):
+        // the revisions before the COMMIT are committed with their version rows, the next one is not.
+        const heads = [...rows].sort().join(',');
+        revision = plan.steps.find((step) => [...step.headsBefore].sort().join(',') === heads)?.migration.revision ?? revision;
+      }
       if (rows) hint = `${hint ? `${hint}; ` : ''}the database is at ${rows.join(', ') || 'base'}`;
       // An autocommit block commits what ran before it: its revision may now be half-applied.
       const partial = await readPartialMigrations(context.client, context.names).catch(() => []);
       if (partial.length > 0) hint = `${hint}; ${partial.map((p) => p.revision).join(', ')} ran outside a transaction and is half-applied: \`mutx-ops reconcile\` backs it out`;
     }
     if (revision) {
+      // What ran before a COMMIT/ROLLBACK inside the revision is committed: half-applied until reconcile.
+      if (failure.error_type === 'TransactionEnded' && failure.half_applied !== false) {
+        await context.client
+          .query(ledgerInsertSql(context.names, { revision, direction: (failure.direction as Direction | undefined) ?? plan.direction, checksum: null, operator: context.operator.name, host: context.operator.host, startedAt: new Date(), durationMs: 0, outcome: 'started', runId: context.runId, auditOpId: context.auditOpId }))
+          .catch(() => {});
+        hint = `${hint}; it is flagged half-applied: \`mutx-ops reconcile\` runs its downgrade()`;
+      }
       const outcome = mapped.kind === 'timeout' ? 'timeout' : mapped.exitCode === ExitCode.interrupted ? 'cancelled' : 'failed';
       await context.client
         .query(
@@ -469,6 +484,9 @@ function failureError(event: Extract<RunnerEvent, { event: 'failed' }>, context:
       hint: 'end or wait for the blocking transaction (SELECT pg_terminate_backend(pid)), then run again',
       details: { ...details, blockers: context.blockers },
     });
+  }
+  if (event.error_type === 'TransactionEnded' && event.half_applied === false) {
+    return new MutxError('migration-failed', `${context.what}: ${event.error}`, { hint: 'nothing is half-applied; fix the revision (mutx-ops opens and commits the transactions), then run again', details });
   }
   if (event.phase === 'migrate') {
     return new MutxError('migration-failed', `${event.direction} ${event.revision} failed${at}: ${error}`, { hint: 'Alembic rolled back its transaction', details });

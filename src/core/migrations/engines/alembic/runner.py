@@ -25,6 +25,7 @@ import traceback
 
 EVENTS = os.fdopen(3, "w", buffering=1, encoding="utf-8")
 OWN_SCHEMA = "mutx_ops"
+TRANSACTION_MARKER = "SELECT set_config('mutx_ops.transaction', 'open', true)"
 CONNECTION_CHECK = "SELECT set_config('client_connection_check_interval', '1000', false) WHERE current_setting('server_version_num')::int >= 140000"
 MIN_ALEMBIC = (1, 6)
 
@@ -106,6 +107,10 @@ class State:
     heads = set()
     expected_heads = None
     pending_rows = []
+    marker_needed = True
+    in_transaction_expected = False
+    failed_after_commit = False
+    context = None
     configured = 0
     per_migration = False
     phase = "load"
@@ -164,14 +169,27 @@ def ledger_row(revision, direction, outcome, duration_ms):
         STATE.pending_rows.append((revision, direction, outcome, int(duration_ms), started_at.isoformat()))
 
 
-def flush_ledger(connection):
-    """One INSERT of the kept rows, just before a commit: it also re-checks mutx-ops' lock."""
+class TransactionEnded(Exception):
+    """A revision ended the transaction mutx-ops' marker was set in (op.execute("COMMIT"), ...)."""
+
+
+def set_marker(connection):
+    """Marks the transaction the next revisions run in; flush_ledger checks it is still the same one."""
+    connection.execute(text(TRANSACTION_MARKER))
+    STATE.marker_needed = False
+    STATE.in_transaction_expected = not server_transaction_ended(connection)
+
+
+def flush_ledger(connection, in_transaction=True):
+    """One INSERT of the kept rows, just before a commit: it also re-checks mutx-ops' lock and
+    that the transaction is still the one the revisions started in."""
     ledger = STATE.request.get("ledger")
     rows, STATE.pending_rows = STATE.pending_rows, []
+    STATE.marker_needed = True
     if not ledger or not rows:
         return
     template = ledger["insert"]
-    params = {"lock_pid": ledger["lock_pid"], "lock_k1": ledger["lock_keys"][0], "lock_k2": ledger["lock_keys"][1]}
+    params = {"lock_pid": ledger["lock_pid"], "lock_k1": ledger["lock_keys"][0], "lock_k2": ledger["lock_keys"][1], "check_transaction": bool(in_transaction)}
     values = []
     for n, (revision, direction, outcome, duration_ms, started_at) in enumerate(rows):
         values.append(template["row"].replace("{n}", str(n)))
@@ -189,9 +207,29 @@ def flush_ledger(connection):
         })
     result = connection.execute(text(template["sql"].replace("{rows}", ", ".join(values))), params)
     if result.rowcount != len(rows):
+        marked = connection.execute(text("SELECT current_setting('mutx_ops.transaction', true) = 'open'")).scalar()
+        if in_transaction and not marked:
+            raise TransactionEnded(
+                "a revision of this run ended the transaction it ran in (a COMMIT or ROLLBACK through op.execute?): what ran before that point is committed"
+            )
         raise RuntimeError(
             "mutx-ops' session (pid %s) no longer holds the migration lock: stopping before anything is committed" % ledger["lock_pid"]
         )
+
+
+def server_transaction_ended(connection):
+    """True when the server says no transaction is open although Alembic's is (psycopg2 reads
+    it from every reply: no round trip). A revision that ran COMMIT leaves every later statement
+    committing on its own."""
+    try:
+        import psycopg2.extensions as extensions
+
+        fairy = connection.connection
+        # SQLAlchemy's pool proxy around the driver's connection (its .info is SQLAlchemy's dict).
+        raw = getattr(fairy, "dbapi_connection", None) or getattr(fairy, "connection", fairy)
+        return raw.info.transaction_status == extensions.TRANSACTION_STATUS_IDLE
+    except Exception:
+        return False
 
 
 def on_version_apply(ctx, step, heads, run_args):
@@ -204,10 +242,20 @@ def on_version_apply(ctx, step, heads, run_args):
             ledger_row(revision, "stamp", "stamped", 0)
     else:
         ledger_row(step.up_revision_id, "upgrade" if step.is_upgrade else "downgrade", "applied" if step.is_upgrade else "reverted", duration)
+        if STATE.in_transaction_expected and server_transaction_ended(ctx.connection):
+            # Everything up to and including this revision is committed (its version row too):
+            # record it as it is, and stop before the next revision runs outside any transaction.
+            flush_ledger(ctx.connection, in_transaction=False)
+            STATE.current = None
+            raise TransactionEnded(
+                "%s ended the transaction it ran in (a COMMIT or ROLLBACK through op.execute?): it and the revisions before it are applied, "
+                "its statements after that point each committed on their own; stopped before the next revision" % step.up_revision_id
+            )
     # Written before this transaction commits: after each revision with transaction_per_migration,
     # else after the last one (an autocommit block writes what came before it first).
     if STATE.per_migration or step.is_stamp or STATE.index >= STATE.total - 1:
-        flush_ledger(ctx.connection)
+        # A stamp runs no revision code: there is no marked transaction to compare with.
+        flush_ledger(ctx.connection, in_transaction=not step.is_stamp)
     STATE.heads = set(heads)
     if not step.is_stamp:
         # Until the next revision starts, a failure is env.py's (or its commit), not this revision's.
@@ -287,8 +335,18 @@ def announce(step, index):
         STATE.index = index
         STATE.step_started = time.monotonic()
         STATE.phase = "migrate"
+        if STATE.marker_needed and STATE.context is not None and not STATE.context.as_sql and STATE.request.get("ledger"):
+            set_marker(STATE.context.connection)
         emit("step-started", revision=STATE.current, direction=STATE.current_direction, index=index, total=STATE.total, message=step.revision.doc)
-        return fn(*args, **kw)
+        try:
+            return fn(*args, **kw)
+        except BaseException:
+            # Seen now, while env.py's connection is still open: did the revision end its
+            # transaction before failing? Then what ran before the failure is committed.
+            context = STATE.context
+            if STATE.in_transaction_expected and context is not None and server_transaction_ended(context.connection):
+                STATE.failed_after_commit = True
+            raise
 
     return run
 
@@ -321,6 +379,7 @@ def configure(self, *args, **kw):
     STATE.configured += 1
     STATE.per_migration = bool(arguments.get("transaction_per_migration"))
     context = self.get_context()
+    STATE.context = context
     if context.as_sql:
         return
     version_table = arguments.get("version_table") or "alembic_version"
@@ -366,15 +425,19 @@ def autocommit_block(self):
     if not self.as_sql:
         # The block commits what ran before it: the rows of the revisions it commits go first.
         flush_ledger(self.connection)
+    STATE.in_transaction_expected = False
     with original_autocommit_block(self):
         # Committed before the non-transactional statements run: a crash from here on leaves the
         # ledger saying "started", and mutx-ops flags the revision half-applied until reconcile.
         if not self.as_sql and STATE.current and (STATE.current, STATE.current_direction) not in STATE.started_marks:
             ledger_row(STATE.current, STATE.current_direction, "started", 0)
-            flush_ledger(self.connection)
+            flush_ledger(self.connection, in_transaction=False)
             STATE.started_marks.add((STATE.current, STATE.current_direction))
             emit("autocommit", revision=STATE.current, direction=STATE.current_direction)
         yield
+    # Alembic began a new transaction for what follows the block: mark it.
+    if not self.as_sql and STATE.request.get("ledger") and self._in_connection_transaction():
+        set_marker(self.connection)
 
 
 MigrationContext.autocommit_block = autocommit_block
@@ -559,5 +622,13 @@ if __name__ == "__main__":
     except BaseException as error:  # noqa: B902 - everything is reported, then the process ends
         if isinstance(error, SystemExit):
             raise
-        emit("failed", **describe(error))
+        info = describe(error)
+        if STATE.current and STATE.failed_after_commit:
+            # Failed after its own COMMIT: what ran before the failure is committed, the version row is not.
+            info.update(error_type="TransactionEnded", half_applied=True, error="%s (after the revision ended its transaction: what ran before this is committed)" % info["error"])
+        elif isinstance(error, TransactionEnded) and STATE.current is None:
+            info["half_applied"] = False
+        elif isinstance(error, TransactionEnded):
+            info["half_applied"] = True
+        emit("failed", **info)
         sys.exit(1)

@@ -58,6 +58,8 @@ export interface RunnerFailure {
   pgcode?: string | null;
   statement?: string;
   traceback: string;
+  /** A revision ended its transaction and failed after it: part of it is committed. */
+  half_applied?: boolean;
 }
 
 export interface RunnerEnvironment {

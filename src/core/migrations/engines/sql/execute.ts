@@ -8,6 +8,7 @@ import { CONNECTION_CHECK, LOCK_NOT_AVAILABLE, QUERY_CANCELED, ServerWatch, with
 import { versionUpdateSql, type VersionTableNames } from '../../versionTable';
 import { ledgerInsertSql, type LedgerEntry } from '../../ledger';
 import type { MigrationFile } from './file';
+import { GUARD_CODES, guardSql, refuseTransactionControl, TRANSACTION_MARKER } from './guards';
 import { splitSqlStatements, type SqlStatement } from './sqlSplit';
 
 export interface ExecuteOptions {
@@ -78,6 +79,13 @@ export class PlanExecutor {
     const { options } = this;
     const done: AppliedStep[] = [];
     try {
+      // Before anything runs: no transactional step may end the transaction that makes it atomic.
+      for (const step of plan.steps) {
+        if (step.migration.transactional && !options.forceNonTransactional) {
+          const section = step.direction === 'upgrade' ? step.migration.upgrade : step.migration.downgrade;
+          refuseTransactionControl(step.migration, step.direction, splitSqlStatements(section.sql));
+        }
+      }
       // client_connection_check_interval (PostgreSQL 14+): if mutx-ops is killed mid-statement the
       // server notices the dropped connection within a second and rolls back, not at the statement's end.
       await options.client.query(`SET lock_timeout = '${Math.round(options.lockTimeoutSeconds * 1000)}ms'; ${CONNECTION_CHECK}`);
@@ -90,10 +98,10 @@ export class PlanExecutor {
         }
         await this.withLockRetries(plan.steps[0]?.migration.revision ?? '', async () => {
           done.length = 0;
-          await this.query('BEGIN');
+          await this.query(`BEGIN; ${TRANSACTION_MARKER}`);
           try {
             for (const [index, step] of plan.steps.entries()) {
-              done.push(await this.runStep(step, index, plan.steps.length, 'inside'));
+              done.push(await this.runStep(step, index, plan.steps.length, 'inside', index === plan.steps.length - 1));
             }
             await this.query('COMMIT');
           } catch (error) {
@@ -114,7 +122,7 @@ export class PlanExecutor {
     }
   }
 
-  private async runStep(step: PlanStep<MigrationFile>, index: number, total: number, transaction: 'own' | 'inside' | 'none'): Promise<AppliedStep> {
+  private async runStep(step: PlanStep<MigrationFile>, index: number, total: number, transaction: 'own' | 'inside' | 'none', lastInside = false): Promise<AppliedStep> {
     const { options } = this;
     const { migration, direction } = step;
     this.currentRevision = migration.revision;
@@ -122,7 +130,11 @@ export class PlanExecutor {
     const startedAt = new Date();
     const section = direction === 'upgrade' ? migration.upgrade : migration.downgrade;
     const statements = splitSqlStatements(section.sql);
+    // Reconcile runs sections without moving the version table: nothing to compare-and-set.
+    const guard = () =>
+      options.forceNonTransactional ? [] : [guardSql(options.names, step, { transaction: transaction !== 'none', lock: transaction !== 'inside' || lastInside })];
     const bookkeeping = () => [
+      ...guard(),
       ...versionUpdateSql(options.names, step.headsBefore, step.headsAfter),
       ledgerInsertSql(options.names, this.ledgerEntry(step, startedAt, direction === 'upgrade' ? 'applied' : 'reverted')),
     ];
@@ -155,8 +167,8 @@ export class PlanExecutor {
         // version/ledger rows with COMMIT. Statements still run one by one, so a failure names its line.
         const ownTransaction = transaction === 'own';
         const body = async () => {
-          for (const [i, statement] of statements.entries()) await this.runStatement(statement, direction, i === 0 && ownTransaction ? 'BEGIN;\n' : '');
-          if (statements.length === 0 && ownTransaction) await this.query('BEGIN');
+          for (const [i, statement] of statements.entries()) await this.runStatement(statement, direction, i === 0 && ownTransaction ? `BEGIN; ${TRANSACTION_MARKER};\n` : '');
+          if (statements.length === 0 && ownTransaction) await this.query(`BEGIN; ${TRANSACTION_MARKER}`);
           if (direction === 'upgrade' && migration.verify) await this.runVerify(step);
           await this.query([...bookkeeping(), ...(ownTransaction ? ['COMMIT'] : [])].join(';\n'));
         };
@@ -177,7 +189,9 @@ export class PlanExecutor {
       const failure = error instanceof StepFailure ? error : undefined;
       const mapped = this.describeFailure(step, error, failure);
       options.onEvent?.({ type: 'step-failed', index, total, revision: migration.revision, direction, error: mapped.message });
-      if (transaction !== 'inside') await this.recordFailure(step, startedAt, mapped, failure);
+      // What ran before a COMMIT/ROLLBACK inside the migration is committed: half-applied until reconcile.
+      if ((failure?.cause as PgError | undefined)?.code === GUARD_CODES.transactionEnded) await this.query(ledgerInsertSql(options.names, this.ledgerEntry(step, startedAt, 'started'))).catch(() => {});
+      if (transaction !== 'inside' || (failure?.cause as PgError | undefined)?.code === GUARD_CODES.transactionEnded) await this.recordFailure(step, startedAt, mapped, failure);
       throw mapped;
     }
     const durationMs = Date.now() - startedAt.getTime();
@@ -263,6 +277,16 @@ export class PlanExecutor {
       : migration.file;
     const pgMessage = (cause?.message ?? String(error)).split('\n')[0];
     const notTransactional = !migration.transactional && !this.options.singleTransaction;
+    if (cause?.code === GUARD_CODES.transactionEnded) {
+      return new MutxError('migration-failed', `${direction} ${migration.revision} (${migration.file}): ${pgMessage}`, {
+        hint: `what ran before that point is committed while the version table still says ${step.headsBefore.join(', ') || 'base'}: it is flagged half-applied; \`mutx-ops reconcile\` backs it out with the downgrade section`,
+      });
+    }
+    if (cause?.code === GUARD_CODES.versionChanged || cause?.code === GUARD_CODES.lockLost) {
+      return new MutxError('migration-failed', `${direction} ${migration.revision} stopped before it was recorded: ${pgMessage}`, {
+        hint: 'rolled back; someone else changed the database behind the migration lock: check `mutx-ops current` and the audit trail before running again',
+      });
+    }
     if (cause?.code === QUERY_CANCELED && this.stopReason === 'timeout') {
       return new MutxError('timeout', `${direction} ${migration.revision} stopped by --timeout at ${where}; the statement was cancelled on the server`, {
         hint: notTransactional ? 'statements before it in this non-transactional file stay applied; rerun when ready (its statements use IF NOT EXISTS)' : 'the transaction was rolled back; the database is at the revision before it',
