@@ -303,6 +303,27 @@ describe('bad input: one line, file:line, a documented exit code, nothing change
     });
   }
 
+  it('--migrations pointed at an Alembic versions folder says what it holds instead of printing nothing', async () => {
+    const result = await mutx(['--migrations', project.versionsDir, 'heads']);
+    expect(result.exitCode).toBe(2);
+    expect(String(result.stderr)).toMatch(/versions holds Alembic revision files \(\.py\), not mutx-ops SQL files — run mutx-ops inside the project that has alembic\.ini/);
+  });
+
+  it('a broken downgrade (re-creating a type its upgrade never dropped) fails at its file:line and rolls back', async () => {
+    const p = createAlembicProject({ extras: ['plan_enum_001_add_user_plan.py', 'alter_plan_column.py'] });
+    try {
+      const cli = (args: string[]) => runCli(args, { cwd: p.dir, env: { DATABASE_URL: ours.url } });
+      expect((await cli(['upgrade', 'head'])).exitCode).toBe(0);
+      const before = await stateOf(ours);
+      const down = await cli(['downgrade', '-1']);
+      expect(down.exitCode, String(down.all)).toBe(1);
+      expect(String(down.stderr)).toMatch(/downgrade alter_plan_column failed at .*alter_plan_column\.py:\d+: type "plan" already exists/);
+      expect(await stateOf(ours)).toEqual(before);
+    } finally {
+      p.cleanup();
+    }
+  });
+
   it('no Python that can import alembic: one line naming what was tried and how to point at one', async () => {
     const result = await mutx(['upgrade', 'head'], { MUTX_PYTHON: '/nonexistent/python3' });
     expect(result.exitCode).toBe(2);

@@ -246,8 +246,12 @@ export function readMigrationDir(dir: string): MigrationFile[] {
       hint: 'pass --migrations DIR or set migrations_dir in mutx-ops.yaml',
     });
   }
-  return names
-    .filter((name) => name.endsWith('.sql'))
-    .sort()
-    .map((name) => readMigrationFile(path.join(dir, name)));
+  const sql = names.filter((name) => name.endsWith('.sql')).sort();
+  // Alembic revisions read as SQL files would be silently ignored: say what the folder holds.
+  if (sql.length === 0 && names.some((name) => name.endsWith('.py') && !name.startsWith('__init__'))) {
+    throw new MutxError('config', `${dir} holds Alembic revision files (.py), not mutx-ops SQL files`, {
+      hint: 'run mutx-ops inside the project that has alembic.ini (found walking up) instead of passing --migrations, or set engine: alembic in mutx-ops.yaml',
+    });
+  }
+  return sql.map((name) => readMigrationFile(path.join(dir, name)));
 }
