@@ -126,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
     const appStart = performance.now();
     const { prepareAppTarget } = await import('./appTarget');
     let targetReady = 0;
-    const [prepared, { runTui }] = await Promise.all([prepareAppTarget().finally(() => (targetReady = performance.now())), import('./tui')]);
+    const [prepared, { runTui }] = await Promise.all([prepareAppTarget().finally(() => (targetReady = performance.now())), importAppAtTerminal()]);
     const code = await runTui({ prepared, marks: { appStart, targetReady } });
     // Pool sockets or a follower may still hold the loop: the app is done, so is the process.
     process.exit(code);
@@ -142,6 +142,25 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   return exitCode;
+}
+
+/**
+ * Ink decides once, as it loads, whether it runs in CI (CI or CONTINUOUS_INTEGRATION set): then it
+ * draws nothing until it exits. Here stdin and stdout are a terminal, so an operator in a shell that
+ * happens to carry CI=true (a CI debug session, a container image) still gets the live app.
+ */
+async function importAppAtTerminal(): Promise<typeof import('./tui')> {
+  const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+  process.env.CI = 'false';
+  process.env.CONTINUOUS_INTEGRATION = 'false';
+  try {
+    return await import('./tui');
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
 }
 
 main(process.argv.slice(2)).then(
