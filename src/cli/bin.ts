@@ -1,16 +1,14 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AuditTrail } from '../core/audit';
 import { ExitCode, MutxError } from '../core/errors';
+import { findProjectRoot } from '../core/config';
 import { settingsFrom, operatorFrom, type GlobalOptions } from './context';
-import { registerBackupCommands } from './backupCommands';
-import { registerMigrationCommands } from './migrationCommands';
-import { registerReviewCommands } from './reviewCommands';
-import { registerSandboxCommands } from './sandboxCommands';
-import { registerRunCommands } from './runCommands';
+import { COMMAND_MODULES, READ_ONLY_COMMANDS, commandWord } from './commandModules';
 import { Output } from './output';
 import { PREFERENCE_KEYS, readPreferences, writePreference, type PreferenceKey } from './prefs';
 
 declare const MUTX_OPS_VERSION: string | undefined;
+
 const version = typeof MUTX_OPS_VERSION === 'string' ? MUTX_OPS_VERSION : 'dev';
 
 /**
@@ -56,11 +54,13 @@ async function main(argv: string[]): Promise<number> {
     }
   };
 
-  registerMigrationCommands(program, run, abort.signal);
-  registerSandboxCommands(program, run, abort.signal);
-  registerBackupCommands(program, run, abort.signal);
-  registerRunCommands(program, run, abort.signal);
-  registerReviewCommands(program, run, abort.signal);
+  const word = commandWord(argv);
+  const owner = COMMAND_MODULES.find((entry) => word !== undefined && entry.commands.includes(word));
+  const registrars = await Promise.all((owner ? [owner] : word === 'audit' || word === 'prefs' ? [] : COMMAND_MODULES).map((entry) => entry.load()));
+  for (const register of registrars) register(program, run, abort.signal);
+  // The settings schema (zod, yaml) is needed to read a mutx-ops.yaml, and by every command that
+  // may read one elsewhere (a drill's copy, a runbook); the read-only commands skip it without a file.
+  if (!word || !READ_ONLY_COMMANDS.has(word) || findProjectRoot().file) await import('../core/settingsSchema');
 
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
