@@ -125,6 +125,14 @@ async function ask(question: string, signal: AbortSignal): Promise<string> {
   }
 }
 
+function parseWaitLock(text: string): number {
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(seconds) || seconds > 86_400) {
+    throw new MutxError('usage', `--wait-lock must be a number of seconds between 0 and 86400, not "${text.slice(0, 20)}"`);
+  }
+  return seconds;
+}
+
 const interactive = () => Boolean(process.stdin.isTTY && process.stderr.isTTY);
 
 export function registerBackupCommands(program: Command, run: Runner, signal: AbortSignal): void {
@@ -216,7 +224,8 @@ export function registerBackupCommands(program: Command, run: Runner, signal: Ab
     .option('--yes', 'do not ask (not enough on a protected environment: use --confirm)')
     .option('--confirm <dbname>', 'the database name, typed: required on a protected environment without a terminal')
     .option('--no-safety-backup', 'do not back up the current state first')
-    .action((file: string, opts: { into?: string; yes?: boolean; confirm?: string; safetyBackup: boolean }) =>
+    .option('--wait-lock <seconds>', 'how long to wait for the migration lock of the database restored over (default lock_wait_seconds)')
+    .action((file: string, opts: { into?: string; yes?: boolean; confirm?: string; safetyBackup: boolean; waitLock?: string }) =>
       run(async (globals, out) => {
         const ctx = await coreContextFrom(globals, { signal });
         const database = opts.into ?? ctx.target.database;
@@ -232,6 +241,7 @@ export function registerBackupCommands(program: Command, run: Runner, signal: Ab
         const result = await restoreBackup(ctx, file, {
           into: opts.into,
           safetyBackup: opts.safetyBackup,
+          lockWaitSeconds: opts.waitLock !== undefined ? parseWaitLock(opts.waitLock) : undefined,
           confirmText: ctx.target.protected ? opts.confirm : undefined,
           confirm:
             ctx.target.protected && opts.confirm === undefined && interactive()

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { connect, quoteIdent, withDatabase, type Target } from '../connection';
 import { ExitCode, MutxError, oneLine } from '../errors';
 import { applicationName, type Operator } from '../identity';
+import { acquireMigrationLock, describeHolder, type MigrationLock } from '../migrations/lock';
 import { versionNames, type CoreContext } from '../migrations/operations';
 import { readVersionRows } from '../migrations/versionTable';
 import { checkRestoreVersion, connectServer, listArchive, locatePgRestore, type ArchiveListing } from './archive';
@@ -255,6 +256,8 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
           // 2. The server: does the database exist (it may have been dropped), who asks to confirm.
           const server = await connectServer(ctx.target, ctx.operator, ctx.settings.connect_timeout_seconds);
           const admin = server.client;
+          let lockSession: pg.Client | undefined;
+          let migrationLock: MigrationLock | undefined;
           try {
             const serverInfo = (await admin.query<{ num: number }>(`SELECT current_setting('server_version_num')::int AS num`)).rows[0]!;
             const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [into])).rowCount === 1;
@@ -279,6 +282,10 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
             let safety: BackupRecord | undefined;
             let createdDatabase = false;
             if (exists) {
+              // The migration lock of the database replaced, held until the restore committed: an
+              // upgrade cannot run between the safety backup and the load, nor interleave with it.
+              lockSession = await connect(intoTarget, { operator: ctx.operator, connectTimeoutSeconds: ctx.settings.connect_timeout_seconds });
+              migrationLock = await takeMigrationLock(ctx, lockSession, into, options.lockWaitSeconds, emit);
               const before = await connect(intoTarget, { operator: ctx.operator, connectTimeoutSeconds: ctx.settings.connect_timeout_seconds });
               try {
                 revisionsBefore = await readVersionRows(before, versionNames(ctx.settings)).catch(() => []);
@@ -351,6 +358,8 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
             };
             return result;
           } finally {
+            await migrationLock?.release().catch(() => {});
+            await lockSession?.end().catch(() => {});
             await admin.end().catch(() => {});
           }
         } catch (error) {
@@ -366,6 +375,22 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
     );
   } finally {
     await after?.end().catch(() => {});
+  }
+}
+
+/** The same advisory lock as upgrade/downgrade/stamp/reconcile take, on the database restored over. */
+async function takeMigrationLock(ctx: CoreContext, session: pg.Client, database: string, waitSeconds: number | undefined, emit: BackupEventHandler | undefined): Promise<MigrationLock> {
+  try {
+    return await acquireMigrationLock(session, versionNames(ctx.settings), {
+      waitSeconds: waitSeconds ?? ctx.settings.lock_wait_seconds,
+      signal: ctx.signal,
+      onWait: (holder, waitedMs) =>
+        safeEmit(emit, { type: 'phase', operation: 'restore', message: `waiting for the migration lock, held by ${holder ? describeHolder(holder) : 'another session'} (${Math.round(waitedMs / 1000)} s)` }),
+    });
+  } catch (error) {
+    if (ctx.signal?.aborted) throw cancelledRestore(database, false);
+    if (error instanceof MutxError) throw new MutxError(error.kind, `${error.message}: nothing was restored into "${database}"`, { hint: error.hint, details: { ...(error.details ?? {}), refused: true } });
+    throw error;
   }
 }
 
