@@ -231,7 +231,9 @@ export function registerBackupCommands(program: Command, run: Runner, signal: Ab
         const database = opts.into ?? ctx.target.database;
         const resolved = resolveBackup(ctx.settings, file, { target: ctx.target });
         const what = `${path.basename(resolved.file)}${isCatalogued(resolved) ? ` (revision ${resolved.revisions.join(', ') || 'base'}, taken ${age(resolved.createdAt)} ago by ${resolved.operator})` : ' (uncatalogued)'}`;
-        if (!ctx.target.protected && !opts.yes && opts.confirm !== database) {
+        // A backup of another database asks for the name typed in the core (restoreBackup), like a protected target.
+        const foreign = isCatalogued(resolved) && resolved.database !== database;
+        if (!ctx.target.protected && !foreign && !opts.yes && opts.confirm !== database) {
           if (!interactive()) {
             throw new MutxError('usage', `restore replaces the contents of "${database}": pass --yes to go ahead`, { hint: 'or run it on a terminal to confirm' });
           }
@@ -242,9 +244,9 @@ export function registerBackupCommands(program: Command, run: Runner, signal: Ab
           into: opts.into,
           safetyBackup: opts.safetyBackup,
           lockWaitSeconds: opts.waitLock !== undefined ? parseWaitLock(opts.waitLock) : undefined,
-          confirmText: ctx.target.protected ? opts.confirm : undefined,
+          confirmText: ctx.target.protected || foreign ? opts.confirm : undefined,
           confirm:
-            ctx.target.protected && opts.confirm === undefined && interactive()
+            (ctx.target.protected || foreign) && opts.confirm === undefined && interactive()
               ? async ({ database: name, description }) => {
                   process.stderr.write(`${description}\n`);
                   return ask(`Type the database name (${name}) to restore into it: `, signal);

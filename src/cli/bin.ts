@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
         const records = trail.last(count);
         out.result({ records }, () =>
           records.map((r) => {
-            const revs = r.revisions_before || r.revisions_after ? ` [${(r.revisions_before ?? []).join(',') || 'base'} → ${(r.revisions_after ?? []).join(',') || 'base'}]` : '';
+            const revs = r.revisions_before || r.revisions_after ? ` [${revisionsText(r.revisions_before)} → ${revisionsText(r.revisions_after)}]` : '';
             return `${String(r.seq).padStart(5)} ${r.ts} ${r.operator}@${r.host} ${r.action} ${r.phase}${r.outcome ? ` ${r.outcome}` : ''}${r.duration_ms !== undefined ? ` ${r.duration_ms} ms` : ''}${revs}${r.target ? ` ${r.target}` : ''}${r.error ? ` — ${r.error}` : ''}`;
           }),
         );
@@ -168,6 +168,11 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   return exitCode;
+}
+
+/** Revision rows as recorded; undefined (not known, e.g. the operation stopped first) is not "base". */
+function revisionsText(rows: string[] | undefined): string {
+  return rows === undefined ? '?' : rows.join(',') || 'base';
 }
 
 /** After a signal, how long cancelling may take before the process exits anyway. */
