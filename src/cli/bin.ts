@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { AuditTrail, takeAuditFailures } from '../core/audit';
 import { ExitCode, MutxError } from '../core/errors';
 import { settingsFrom, operatorFrom, type GlobalOptions } from './context';
+import { auditVerifyCommand } from './auditCommands';
 import { registerBackupCommands } from './backupCommands';
 import { registerMigrationCommands } from './migrationCommands';
 import { registerReviewCommands } from './reviewCommands';
@@ -76,17 +77,9 @@ async function main(argv: string[]): Promise<number> {
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
     .command('verify')
-    .description('check the hash chain; names the first bad record')
-    .action(() =>
-      run(async (globals, out) => {
-        const trail = new AuditTrail(settingsFrom(globals).auditPath, await operatorFrom());
-        const result = trail.verify();
-        out.result({ file: trail.file, ...result }, () =>
-          result.ok ? `audit trail OK: ${result.records} record(s) in ${trail.file}` : `audit trail BROKEN at ${trail.file}:${result.firstBad!.line}${result.firstBad!.seq ? ` (record ${result.firstBad!.seq})` : ''}: ${result.firstBad!.reason}`,
-        );
-        return result.ok ? ExitCode.ok : ExitCode.failed;
-      }),
-    );
+    .description("check the hash chain (names the first bad record) and its anchors in the databases' audit mirrors")
+    .option('--file-only', 'check the file alone, without connecting to any database')
+    .action((opts: { fileOnly?: boolean }) => run((globals, out) => auditVerifyCommand(globals, out, opts)));
   audit
     .command('repair')
     .description('move a damaged last record (cut short by a full disk or a truncation) aside, audited')

@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { ensurePrivateDir } from './config';
 import { redactSecrets } from './connection';
-import { AUDIT_TABLE, legacyTable, moveLegacyTables, OWN_SCHEMA } from './migrations/ownTables';
+import { AUDIT_HEAD_TABLE, AUDIT_TABLE, legacyTable, moveLegacyTables, OWN_SCHEMA } from './migrations/ownTables';
 import { MutxError } from './errors';
 import type { Operator } from './identity';
 
@@ -82,6 +83,8 @@ export class AuditTrail {
   private readonly lockFile: string;
   private readonly openOpsDir: string;
   private unmirrored: AuditRecord[] = [];
+  /** Names this trail in databases' head rows: the machine and the file's absolute path. */
+  readonly trailId: string;
 
   constructor(
     file: string,
@@ -91,6 +94,7 @@ export class AuditTrail {
     this.headFile = `${file}.head`;
     this.lockFile = `${file}.lock`;
     this.openOpsDir = `${file}.open`;
+    this.trailId = `${os.hostname()}:${path.resolve(file)}`;
   }
 
   /** Appends one record under a file lock so concurrent mutx-ops processes keep one chain. */
@@ -402,17 +406,30 @@ export class AuditTrail {
     if (records.length === 0) return 0;
     try {
       let table = AUDIT_TABLE;
+      let head = true;
       if (options.create) {
         await moveLegacyTables(client, options.schema);
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${OWN_SCHEMA}`);
         await client.query(
           `CREATE TABLE IF NOT EXISTS ${AUDIT_TABLE} (hash text PRIMARY KEY, seq bigint NOT NULL, ts timestamptz NOT NULL, action text NOT NULL, record jsonb NOT NULL, mirrored_at timestamptz NOT NULL DEFAULT now())`,
         );
+        await client.query(`CREATE TABLE IF NOT EXISTS ${AUDIT_HEAD_TABLE} (trail text PRIMARY KEY, seq bigint NOT NULL, hash text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
       } else {
-        const exists = await client.query<{ own: boolean; legacy: boolean }>('SELECT to_regclass($1) IS NOT NULL AS own, to_regclass($2) IS NOT NULL AS legacy', [AUDIT_TABLE, legacyTable(options.schema, 'audit')]);
+        const exists = await client.query<{ own: boolean; legacy: boolean; head: boolean }>('SELECT to_regclass($1) IS NOT NULL AS own, to_regclass($2) IS NOT NULL AS legacy, to_regclass($3) IS NOT NULL AS head', [AUDIT_TABLE, legacyTable(options.schema, 'audit'), AUDIT_HEAD_TABLE]);
         const row = exists.rows[0]!;
         if (!row.own && !row.legacy) return 0;
         if (!row.own) table = legacyTable(options.schema, 'audit');
+        head = row.head;
+      }
+      if (head) {
+        // The anchor: this trail's newest record as the database saw it (never moved backwards).
+        // `audit verify` checks that the file still holds exactly this record (auditAnchor.ts).
+        const newest = records.reduce((a, b) => (b.seq > a.seq ? b : a));
+        await client.query(
+          `INSERT INTO ${AUDIT_HEAD_TABLE} AS h (trail, seq, hash) VALUES ($1, $2, $3)
+           ON CONFLICT (trail) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, updated_at = now() WHERE h.seq <= excluded.seq`,
+          [this.trailId, newest.seq, newest.hash],
+        );
       }
       const result = await client.query(
         `INSERT INTO ${table} (hash, seq, ts, action, record)
