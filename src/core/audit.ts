@@ -56,6 +56,8 @@ const GENESIS = '0'.repeat(64);
 const LOCK_WAIT_MS = 10_000;
 /** An empty or unreadable lock file (or op marker) older than this was left by a killed process. */
 const STALE_EMPTY_MS = 2_000;
+/** Records per INSERT when mirroring. */
+const MIRROR_BATCH = 2_000;
 /** Chunk size of the backward scan for an interrupted operation's records. */
 const TAIL_SCAN_BYTES = 256 * 1024;
 
@@ -431,15 +433,20 @@ export class AuditTrail {
           [this.trailId, newest.seq, newest.hash],
         );
       }
-      const result = await client.query(
-        `INSERT INTO ${table} (hash, seq, ts, action, record)
-         SELECT r->>'hash', (r->>'seq')::bigint, (r->>'ts')::timestamptz, r->>'action', r
-         FROM jsonb_array_elements($1::jsonb) AS r
-         ON CONFLICT (hash) DO NOTHING`,
-        [JSON.stringify(records)],
-      );
+      // In batches: a whole large trail as one JSON parameter would exceed V8's string limit.
+      let inserted = 0;
+      for (let from = 0; from < records.length; from += MIRROR_BATCH) {
+        const result = await client.query(
+          `INSERT INTO ${table} (hash, seq, ts, action, record)
+           SELECT r->>'hash', (r->>'seq')::bigint, (r->>'ts')::timestamptz, r->>'action', r
+           FROM jsonb_array_elements($1::jsonb) AS r
+           ON CONFLICT (hash) DO NOTHING`,
+          [JSON.stringify(records.slice(from, from + MIRROR_BATCH))],
+        );
+        inserted += result.rowCount ?? 0;
+      }
       if (!options.all) this.unmirrored = [];
-      return result.rowCount ?? 0;
+      return inserted;
     } catch {
       return 0;
     }
