@@ -91,4 +91,23 @@ describe('restore and upgrade serialise on the migration lock', () => {
     expect(await versions()).toEqual(['r3']);
     expect(await tables()).toEqual(['t1', 't3']);
   });
+
+  it('SIGTERM while the restore waits for the lock ends it at once (exit 130), nothing restored, no session left', async () => {
+    const upgrade = cli(['downgrade', 'r1'], { MUTX_OPERATOR: 'upgrader' });
+    expect((await upgrade).exitCode).toBe(0);
+    const again = cli(['upgrade', 'head'], { MUTX_OPERATOR: 'upgrader' });
+    await waitFor(async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(2)%' AND state = 'active' AND pid <> pg_backend_pid()")).rowCount === 1, 20_000);
+    const restore = cli(['restore', 'latest', '--yes', '--no-safety-backup'], { MUTX_OPERATOR: 'restorer' });
+    let stderr = '';
+    restore.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => /waiting for the migration lock/.test(stderr) || undefined, 20_000);
+    restore.kill('SIGTERM');
+    const result = await restore;
+    expect(result.exitCode, String(result.all)).toBe(130);
+    expect(String(result.stderr)).toMatch(/restore into "mutx_restorelock_\w+" cancelled by the operator/);
+    expect((await again).exitCode).toBe(0);
+    expect(await versions()).toEqual(['r3']);
+    const left = await db.query("SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'mutx-ops:restorer%'");
+    expect(left.rowCount).toBe(0);
+  });
 });
