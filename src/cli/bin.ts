@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { AuditTrail } from '../core/audit';
+import { AuditTrail, takeAuditFailures } from '../core/audit';
 import { ExitCode, MutxError } from '../core/errors';
 import { findProjectRoot } from '../core/config';
 import { settingsFrom, operatorFrom, type GlobalOptions } from './context';
@@ -20,9 +20,15 @@ async function main(argv: string[]): Promise<number> {
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
-    if (interrupts > 1) process.exit(ExitCode.interrupted);
+    if (interrupts > 1 || commandFinished) process.exit(ExitCode.interrupted);
     process.stderr.write(`mutx-ops: ${signal}: cancelling the running statement on the server… (again to force quit)\n`);
     abort.abort(signal);
+    // Cancelling takes a round trip or two; whatever still holds the process after that is not
+    // worth a hang (what was interrupted is recorded by the next mutx-ops, as after kill -9).
+    setTimeout(() => {
+      process.stderr.write(`mutx-ops: ${signal}: still running ${SIGNAL_GRACE_MS / 1000} s after the signal: exiting\n`);
+      process.exit(ExitCode.interrupted);
+    }, SIGNAL_GRACE_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -52,6 +58,11 @@ async function main(argv: string[]): Promise<number> {
     } catch (error) {
       exitCode = out.error(error, Boolean(globals.debug));
     }
+    // An end record that could not be written after the operation ran: its result above stands.
+    for (const failure of takeAuditFailures()) {
+      process.stderr.write(`mutx-ops: audit: ${failure.action} ended (${failure.outcome}) but its end record could not be written: ${failure.error}${failure.hint ? ` — ${failure.hint}` : ''}; the next mutx-ops records it as interrupted\n`);
+      if (exitCode === ExitCode.ok) exitCode = ExitCode.failed;
+    }
   };
 
   const word = commandWord(argv);
@@ -65,15 +76,22 @@ async function main(argv: string[]): Promise<number> {
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
     .command('verify')
-    .description('check the hash chain; names the first bad record')
+    .description("check the hash chain (names the first bad record) and its anchors in the databases' audit mirrors")
+    .option('--file-only', 'check the file alone, without connecting to any database')
+    .action((opts: { fileOnly?: boolean }) => run(async (globals, out) => (await import('./auditCommands')).auditVerifyCommand(globals, out, opts)));
+  audit
+    .command('repair')
+    .description('move a damaged last record (cut short by a full disk or a truncation) aside, audited')
     .action(() =>
       run(async (globals, out) => {
         const trail = new AuditTrail(settingsFrom(globals).auditPath, await operatorFrom());
-        const result = trail.verify();
+        const result = trail.repair();
         out.result({ file: trail.file, ...result }, () =>
-          result.ok ? `audit trail OK: ${result.records} record(s) in ${trail.file}` : `audit trail BROKEN at ${trail.file}:${result.firstBad!.line}${result.firstBad!.seq ? ` (record ${result.firstBad!.seq})` : ''}: ${result.firstBad!.reason}`,
+          result.repaired
+            ? `moved the damaged last record (${result.bytes} bytes, sha256 ${result.sha256.slice(0, 16)}…) of ${trail.file} to ${result.movedTo}; recorded as record ${result.record.seq} (audit.repair)`
+            : `nothing repaired in ${trail.file}: ${result.reason}`,
         );
-        return result.ok ? ExitCode.ok : ExitCode.failed;
+        return result.repaired || /nothing to repair/.test(result.reason) ? ExitCode.ok : ExitCode.failed;
       }),
     );
   audit
@@ -88,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
         const records = trail.last(count);
         out.result({ records }, () =>
           records.map((r) => {
-            const revs = r.revisions_before || r.revisions_after ? ` [${(r.revisions_before ?? []).join(',') || 'base'} → ${(r.revisions_after ?? []).join(',') || 'base'}]` : '';
+            const revs = r.revisions_before || r.revisions_after ? ` [${revisionsText(r.revisions_before)} → ${revisionsText(r.revisions_after)}]` : '';
             return `${String(r.seq).padStart(5)} ${r.ts} ${r.operator}@${r.host} ${r.action} ${r.phase}${r.outcome ? ` ${r.outcome}` : ''}${r.duration_ms !== undefined ? ` ${r.duration_ms} ms` : ''}${revs}${r.target ? ` ${r.target}` : ''}${r.error ? ` — ${r.error}` : ''}`;
           }),
         );
@@ -163,9 +181,23 @@ async function importAppAtTerminal(): Promise<typeof import('./tui')> {
   }
 }
 
+/** Revision rows as recorded; undefined (not known, e.g. the operation stopped first) is not "base". */
+function revisionsText(rows: string[] | undefined): string {
+  return rows === undefined ? '?' : rows.join(',') || 'base';
+}
+
+/** After a signal, how long cancelling may take before the process exits anyway. */
+const SIGNAL_GRACE_MS = 10_000;
+/** After the command finished, how long a stray handle (a socket left open) may keep the process. */
+const EXIT_GRACE_MS = 2_000;
+let commandFinished = false;
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    commandFinished = true;
+    // The command is done: nothing may keep the process alive (an unref'd timer fires only if something else still does).
+    setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
   },
   (error: unknown) => {
     process.stderr.write(`mutx-ops: internal error: ${error instanceof Error ? error.message : String(error)}\n`);

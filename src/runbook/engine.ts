@@ -5,7 +5,8 @@ import { readVersionRows } from '../core/migrations/versionTable';
 import type { FailureOffer, Step } from './schema';
 import type { InputProvider, InputRequest, InputResponse, RunEvent, RunOutcome, StepSummary } from './events';
 import type { LoadedRunbook } from './loader';
-import { newRunId, saveRunState, type RunState, type StepState } from './state';
+import { claimRun } from './runLock';
+import { loadRunState, newRunId, saveRunState, type RunState, type StepState } from './state';
 import { isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
 
 export interface RunOptions {
@@ -49,10 +50,26 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
     throw new MutxError('runbook', `runbook ${runbook.name} may not run on environment "${environmentName}" (allowed: ${runbook.environments.join(', ')})`, { hint: 'choose another environment or runbook' });
   }
   const signal = options.signal ?? new AbortController().signal;
+  const runId = options.resume?.id ?? newRunId(runbook.name);
+  // One live process per run: a second `run --resume` of a run still going elsewhere stops here (exit 4).
+  const claim = claimRun(ctx.settings, runId, ctx.operator.name);
+  try {
+    return await runClaimed(options, runId, signal);
+  } finally {
+    claim.release();
+  }
+}
+
+async function runClaimed(options: RunOptions, runId: string, signal: AbortSignal): Promise<RunResult> {
+  const { loaded, ctx, input, onEvent } = options;
+  const { runbook } = loaded;
+  const environmentName = ctx.target.environment;
   let state: RunState;
   const resumed = Boolean(options.resume);
   if (options.resume) {
-    state = options.resume;
+    // Read again now that this process owns the run: the state the caller loaded may predate the
+    // last steps of a process that was still running it.
+    state = loadRunState(ctx.settings, runId);
     if (state.runbookChecksum !== loaded.checksum) {
       throw new MutxError('runbook', `${loaded.file} changed since run ${state.id} started`, { hint: 'start a new run, or restore the runbook file the run started with' });
     }
@@ -67,7 +84,7 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
     }
   } else {
     state = {
-      id: newRunId(runbook.name),
+      id: runId,
       runbook: runbook.name,
       runbookFile: loaded.file,
       runbookChecksum: loaded.checksum,
