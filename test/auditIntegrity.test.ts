@@ -100,6 +100,8 @@ describe('short writes of the audit trail', () => {
     expect(fs.statSync(moved!).mode & 0o777).toBe(0o600);
     const verify = await cli(['audit', 'verify']);
     expect(verify.exitCode, String(verify.all)).toBe(0);
+    // The database had seen the record that was cut: the anchor check names the repair.
+    expect(String(verify.stdout)).toMatch(/REPAIRED: database "mutx_auditint_\w+" .*: record \d+, the newest this database saw, was damaged on disk and moved aside by `audit repair`/);
     const last = new AuditTrail(project.auditPath, { name: 't', host: 'h' }).last(1)[0]!;
     expect(last).toMatchObject({ action: 'audit.repair', details: { moved_to: moved } });
     expect((await cli(['downgrade', '-1'])).exitCode).toBe(0);

@@ -190,9 +190,9 @@ describe('stamp, drift and unknown revisions', () => {
   });
 
   it('moves the ledger and audit mirror an older mutx-ops kept in public into the mutx_ops schema, audited, and only when it writes', async () => {
-    // The tables as mutx-ops 0.1 created them beside the version table.
+    // The tables as mutx-ops 0.1 created them beside the version table (it had no audit_head).
     await cli('upgrade', order[1]!);
-    await db.query('ALTER TABLE mutx_ops.ledger SET SCHEMA public; ALTER TABLE public.ledger RENAME TO mutx_ops_ledger; ALTER TABLE mutx_ops.audit SET SCHEMA public; ALTER TABLE public.audit RENAME TO mutx_ops_audit; DROP SCHEMA mutx_ops');
+    await db.query('ALTER TABLE mutx_ops.ledger SET SCHEMA public; ALTER TABLE public.ledger RENAME TO mutx_ops_ledger; ALTER TABLE mutx_ops.audit SET SCHEMA public; ALTER TABLE public.audit RENAME TO mutx_ops_audit; DROP TABLE mutx_ops.audit_head; DROP SCHEMA mutx_ops');
     const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.mutx_ops_ledger');
     // Reading (current, check) uses the old table where it is and moves nothing.
     const current = await json('current', '-v');

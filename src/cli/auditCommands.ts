@@ -43,7 +43,7 @@ export async function auditVerifyCommand(globals: GlobalOptions, out: Output, op
         : `audit trail BROKEN at ${trail.file}:${result.firstBad!.line}${result.firstBad!.seq ? ` (record ${result.firstBad!.seq})` : ''}: ${result.firstBad!.reason}`,
     ];
     for (const anchor of result.anchors) {
-      const label = anchor.status === 'ok' ? 'anchored' : anchor.status === 'tampered' ? 'BROKEN' : anchor.status === 'no-anchor' ? 'no anchor' : 'not checked';
+      const label = anchor.status === 'ok' ? 'anchored' : anchor.status === 'tampered' ? 'BROKEN' : anchor.status === 'repaired' ? 'REPAIRED' : anchor.status === 'no-anchor' ? 'no anchor' : 'not checked';
       lines.push(`  ${label}: database "${anchor.database}" on ${anchor.server}: ${anchor.message}`);
     }
     if (result.unchecked.length) lines.push(`  not checked (no configured connection to that server): ${result.unchecked.join(', ')}`);

@@ -700,8 +700,9 @@ export function* readLines(file: string, chunkBytes = 1024 * 1024): Generator<{ 
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
-  } catch {
-    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
   }
   try {
     const buffer = Buffer.alloc(chunkBytes);
@@ -754,6 +755,7 @@ function readLastLine(file: string): { line: string; offset: number; terminated:
       fs.readSync(fd, buffer, 0, buffer.length, start);
       const terminated = buffer[buffer.length - 1] === 0x0a;
       const end = terminated ? buffer.length - 1 : buffer.length;
+      if (end === 0) return { line: '', offset: start, terminated, size };
       const cut = buffer.lastIndexOf(0x0a, end - 1);
       if (cut >= 0 || start === 0) {
         return { line: buffer.subarray(cut + 1, end).toString('utf8'), offset: start + cut + 1, terminated, size };

@@ -16,7 +16,7 @@ import { AUDIT_HEAD_TABLE } from './migrations/ownTables';
  * database name). A server named only inside the file is never contacted: a tampered file must
  * not make mutx-ops send credentials elsewhere.
  */
-export type AnchorStatus = 'ok' | 'tampered' | 'no-anchor' | 'unreachable';
+export type AnchorStatus = 'ok' | 'tampered' | 'repaired' | 'no-anchor' | 'unreachable';
 
 export interface AnchorCheck {
   database: string;
@@ -132,6 +132,10 @@ export async function verifyAnchored(trail: AuditTrail, configured: Target[], op
       } else if (!record) {
         check.status = 'tampered';
         check.message = `this database saw record ${head.seq} (hash ${head.hash.slice(0, 16)}…), but the file has no record ${head.seq}: records were removed from the end`;
+      } else if (record.hash !== head.hash && repairedAnchor(record, head)) {
+        // `audit repair` moved the anchored record aside (cut short on disk) and said so in the chain.
+        check.status = 'repaired';
+        check.message = `record ${head.seq}, the newest this database saw, was damaged on disk and moved aside by \`audit repair\` (${String((record.details as { moved_to?: string }).moved_to ?? '?')}, recorded as record ${record.seq} at ${record.ts})`;
       } else if (record.hash !== head.hash) {
         check.status = 'tampered';
         check.message = `record ${head.seq} in the file is not the one this database saw (hash ${record.hash.slice(0, 16)}… vs ${head.hash.slice(0, 16)}…): the file was rewritten at or before record ${head.seq}`;
@@ -141,4 +145,10 @@ export async function verifyAnchored(trail: AuditTrail, configured: Target[], op
     }
   }
   return { ...verification, anchors, unchecked };
+}
+
+/** The record at the anchor's position is the repair record that names the anchored record as the one lost. */
+function repairedAnchor(record: AuditRecord, head: { seq: number; hash: string }): boolean {
+  const was = (record.details as { head_marker_was?: { seq?: number; hash?: string } | null } | undefined)?.head_marker_was;
+  return record.action === 'audit.repair' && Boolean(was) && was!.seq === head.seq && was!.hash === head.hash;
 }
