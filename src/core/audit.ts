@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { ensurePrivateDir } from './config';
+import { ensurePrivateDir, openStateFileForAppend, openStateFileForRead, writeFileAtomic } from './statePaths';
 import { redactSecrets } from './connection';
 import { AUDIT_TABLE, legacyTable, moveLegacyTables, OWN_SCHEMA } from './migrations/ownTables';
 import { MutxError } from './errors';
@@ -117,14 +117,13 @@ export class AuditTrail {
       prev: last?.hash ?? GENESIS,
     };
     const record: AuditRecord = { ...body, hash: hashRecord(body.prev, body) };
-    const fd = fs.openSync(this.file, 'a', 0o600);
+    const fd = openStateFileForAppend(this.file);
     try {
       fs.writeSync(fd, `${JSON.stringify(record)}\n`);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
-    fs.chmodSync(this.file, 0o600);
     writeFileAtomic(this.headFile, `${JSON.stringify({ seq: record.seq, hash: record.hash })}\n`);
     this.unmirrored.push(record);
     return record;
@@ -141,9 +140,9 @@ export class AuditTrail {
     const startedAt = Date.now();
     const markerPath = path.join(this.openOpsDir, opId);
     ensurePrivateDir(path.dirname(this.file));
-    ensurePrivateDir(this.openOpsDir);
+    ensurePrivateDir(this.openOpsDir, { mark: false });
     const marker: OpenMarker = { op_id: opId, pid: process.pid, action: entry.action, run_id: entry.run_id, target: entry.target, started: new Date(startedAt).toISOString() };
-    fs.writeFileSync(markerPath, JSON.stringify(marker), { mode: 0o600 });
+    fs.writeFileSync(markerPath, JSON.stringify(marker), { mode: 0o600, flag: 'wx' });
     // If this throws, the marker stays: once this process is gone, the next one records the
     // interruption when the start record made it into the file, and drops the marker otherwise.
     this.append({ ...entry, phase: 'start' }, opId);
@@ -218,7 +217,7 @@ export class AuditTrail {
     for (const id of opIds) found.set(id, { start: false, end: false });
     let fd: number;
     try {
-      fd = fs.openSync(this.file, 'r');
+      fd = openStateFileForRead(this.file);
     } catch {
       return found;
     }
@@ -397,7 +396,7 @@ export class AuditTrail {
   private readLastRecord(): AuditRecord | undefined {
     let fd: number;
     try {
-      fd = fs.openSync(this.file, 'r');
+      fd = openStateFileForRead(this.file);
     } catch {
       return undefined;
     }
@@ -437,7 +436,8 @@ export class AuditTrail {
   private withFileLock<T>(fn: () => T): T {
     const deadline = Date.now() + LOCK_WAIT_MS;
     const tmp = `${this.lockFile}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, String(process.pid), { mode: 0o600 });
+    fs.rmSync(tmp, { force: true }); // a planted link is removed, never written through
+    fs.writeFileSync(tmp, String(process.pid), { mode: 0o600, flag: 'wx' });
     try {
       for (;;) {
         try {
@@ -617,8 +617,4 @@ function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, content, { mode });
-  fs.renameSync(tmp, file);
-}
+export { writeFileAtomic };

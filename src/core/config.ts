@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { envPyVersionTable } from './migrations/engines/alembic/project';
 import { reviewSettingsSchema } from './review/settings';
+import { checkStatePathKinds } from './statePaths';
 import { loadYamlFile } from './yamlFile';
 
 export const PROJECT_FILE = 'mutx-ops.yaml';
@@ -117,6 +118,9 @@ export function loadProjectSettings(options: { cwd?: string; migrationsDir?: str
   const statePath = resolve(parsed.state_dir);
   const alembicConfigPath = resolve(parsed.alembic.config);
   const explicit = file ? rawKeys(file) : new Set<string>();
+  const auditPath = parsed.audit_path ? resolve(parsed.audit_path) : path.join(statePath, 'audit.jsonl');
+  const backupsPath = parsed.backups_dir ? resolve(parsed.backups_dir) : path.join(statePath, 'backups');
+  checkStatePathKinds({ statePath, auditPath, backupsPath }, file);
   const engine = parsed.engine ?? (!options.migrationsDir && fs.existsSync(alembicConfigPath) ? 'alembic' : 'sql');
   return {
     ...parsed,
@@ -129,8 +133,8 @@ export function loadProjectSettings(options: { cwd?: string; migrationsDir?: str
     // A project without its own runbooks/ (an Alembic project as it is) gets the ones mutx-ops ships.
     runbooksPath: explicit.has('runbooks_dir') || fs.existsSync(resolve(parsed.runbooks_dir)) ? resolve(parsed.runbooks_dir) : bundledRunbooks(),
     statePath,
-    auditPath: parsed.audit_path ? resolve(parsed.audit_path) : path.join(statePath, 'audit.jsonl'),
-    backupsPath: parsed.backups_dir ? resolve(parsed.backups_dir) : path.join(statePath, 'backups'),
+    auditPath,
+    backupsPath,
   };
 }
 
@@ -170,8 +174,4 @@ function alembicVersionTable(iniPath: string, section: string, root: string, exp
   };
 }
 
-/** Creates a private folder (0700) and tightens it if it already existed. */
-export function ensurePrivateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(dir, 0o700);
-}
+export { ensurePrivateDir } from './statePaths';
