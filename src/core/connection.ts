@@ -69,7 +69,7 @@ export function parseTarget(input: TargetInput): Target {
     });
   }
   const sslRootCert = input.sslRootCert ?? url.searchParams.get('sslrootcert') ?? process.env.PGSSLROOTCERT ?? undefined;
-  const redactedUrl = `postgresql://${encodeURIComponent(user)}${password ? ':***' : ''}@${host.includes(':') ? `[${host}]` : host}:${port}/${encodeURIComponent(database)}`;
+  const redactedUrl = `postgresql://${encodeURIComponent(user)}${password ? ':***' : ''}@${host.startsWith('/') ? encodeURIComponent(host) : host.includes(':') ? `[${host}]` : host}:${port}/${encodeURIComponent(database)}`;
   return {
     host,
     port,
