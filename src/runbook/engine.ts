@@ -7,6 +7,7 @@ import type { InputProvider, InputRequest, InputResponse, RunEvent, RunOutcome, 
 import type { LoadedRunbook } from './loader';
 import { newRunId, saveRunState, type RunState, type StepState } from './state';
 import { isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
+import { registerUrlFromEnv } from './steps/context';
 
 export interface RunOptions {
   loaded: LoadedRunbook;
@@ -48,6 +49,8 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
   if (runbook.environments && environmentName && !runbook.environments.includes(environmentName)) {
     throw new MutxError('runbook', `runbook ${runbook.name} may not run on environment "${environmentName}" (allowed: ${runbook.environments.join(', ')})`, { hint: 'choose another environment or runbook' });
   }
+  // Webhook and health-check URLs are secrets from the first step on (a command may print them).
+  for (const step of runbook.steps) registerUrlFromEnv(step.type === 'notify' ? step.webhook_env : step.type === 'http-check' ? step.url_env : undefined);
   const signal = options.signal ?? new AbortController().signal;
   let state: RunState;
   const resumed = Boolean(options.resume);
