@@ -5,6 +5,7 @@ import { settingsFrom, operatorFrom, type GlobalOptions } from './context';
 import { registerBackupCommands } from './backupCommands';
 import { registerMigrationCommands } from './migrationCommands';
 import { registerReviewCommands } from './reviewCommands';
+import { registerRehearseCommands } from './rehearseCommands';
 import { registerSandboxCommands } from './sandboxCommands';
 import { registerRunCommands } from './runCommands';
 import { Output } from './output';
@@ -61,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
   registerBackupCommands(program, run, abort.signal);
   registerRunCommands(program, run, abort.signal);
   registerReviewCommands(program, run, abort.signal);
+  registerRehearseCommands(program, run, abort.signal);
 
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
