@@ -178,7 +178,8 @@ export async function rehearse(ctx: CoreContext, options: RehearseOptions): Prom
         const exclude = [names.table];
         const before = await catalogSnapshot(scratchClient, { exclude });
         const runPhase = async (phase: Phase, direction: Direction, target: string): Promise<boolean> => {
-          const outcomes = await runOnScratch(ctx, scratch!, phase, direction, target, cursor, deadline, signal, progress);
+          // The migrate enforces the deadline itself (server-side cancel, reported as a timeout); only the operator's Ctrl+C is passed on.
+          const outcomes = await runOnScratch(ctx, scratch!, phase, direction, target, cursor, deadline, progress);
           for (const outcome of outcomes.steps) outcome.locks = observer?.locksOf(`${phase}:${outcome.revision}`) ?? [];
           if (!outcomes.ok && outcomes.failed) {
             const failedStatement = await lastFailedStatement(scratchClient).catch(() => undefined);
@@ -252,7 +253,7 @@ interface PhaseOutcome {
 }
 
 /** One migrate on the scratch database through the core (lock, ledger, engine, timeout), its events turned into per-revision outcomes. */
-async function runOnScratch(ctx: CoreContext, scratch: ScratchDatabase, phase: Phase, direction: Direction, target: string, cursor: LockCursor, deadline: number, signal: AbortSignal, progress: (line: string) => void): Promise<PhaseOutcome> {
+async function runOnScratch(ctx: CoreContext, scratch: ScratchDatabase, phase: Phase, direction: Direction, target: string, cursor: LockCursor, deadline: number, progress: (line: string) => void): Promise<PhaseOutcome> {
   const graph = loadGraph(ctx.settings);
   const steps: RevisionOutcome[] = [];
   let running: RevisionOutcome | undefined;
@@ -280,16 +281,18 @@ async function runOnScratch(ctx: CoreContext, scratch: ScratchDatabase, phase: P
   const startedAt = Date.now();
   try {
     if (seconds <= 0) throw new MutxError('timeout', 'the rehearsal\'s --timeout expired before this phase');
-    await migrate({ ...ctx, target: scratch.target, onEvent, signal }, direction, target, { timeoutSeconds: seconds, lockWaitSeconds: 0 });
+    await migrate({ ...ctx, target: scratch.target, onEvent }, direction, target, { timeoutSeconds: seconds, lockWaitSeconds: 0 });
     // An engine that reports no per-step events still ran the plan: every step is ok.
     for (const step of steps) if (step.outcome === 'not-run') step.outcome = 'ok';
     return { ok: true, steps };
   } catch (error) {
     if (error instanceof MutxError && (error.kind === 'usage' || error.kind === 'config' || error.kind === 'graph' || error.kind === 'revision' || error.kind === 'migration-file')) throw error;
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.split(`${ctx.settings.root}${path.sep}`).join('');
     const timedOut = error instanceof MutxError && (error.kind === 'timeout' || error.exitCode === ExitCode.timeout);
     const failed = running ?? steps.find((s) => s.outcome === 'not-run');
-    const { where, error: serverError } = splitError(message);
+    const split = splitError(message);
+    const where = split.where && path.isAbsolute(split.where) ? rel(split.where) : split.where;
+    const serverError = split.error;
     if (failed) {
       failed.outcome = timedOut ? 'timeout' : 'failed';
       failed.durationMs = Date.now() - startedAt - steps.reduce((sum, s) => sum + (s.outcome === 'ok' ? (s.durationMs ?? 0) : 0), 0);
