@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { catalogSnapshot, diffCatalogs } from '../catalog';
 import { connect, type Target } from '../connection';
 import { MutxError } from '../errors';
+import { engineFor } from '../migrations/engines';
 import { loadGraph, migrate, versionNames, type CoreContext } from '../migrations/operations';
 import { readVersionRows } from '../migrations/versionTable';
 import { createScratch, dropOrphans, type ScratchServer } from './scratch';
@@ -12,13 +13,15 @@ import { createScratch, dropOrphans, type ScratchServer } from './scratch';
  * database built from the files (nothing is copied from any target):
  * - single-head: exactly one head;
  * - base-to-head: every revision upgrades from an empty database;
+ * - models-match (Alembic with target_metadata): autogenerate finds nothing between the models and
+ *   the schema at head (Alembic's own comparison, through the runner; no file is written);
  * - head-to-base: every downgrade runs, and nothing is left behind at base;
  * - up-down-consistency: each revision in order is upgraded, downgraded and upgraded again, the
  *   catalog compared after every step with the one recorded for the same set of applied revisions.
  * Each failure names the revision, its file (file:line when the engine named the statement) and
  * what differed.
  */
-export type ChainCheckName = 'single-head' | 'base-to-head' | 'head-to-base' | 'up-down-consistency';
+export type ChainCheckName = 'single-head' | 'base-to-head' | 'models-match' | 'head-to-base' | 'up-down-consistency';
 
 export interface ChainFailure {
   revision?: string;
@@ -88,6 +91,21 @@ export async function testChain(ctx: CoreContext, server: ScratchServer, options
     const baseToHead: ChainCheck = { name: 'base-to-head', ok: up === undefined, failures: [] };
     if (up) baseToHead.failures.push(failureOf(up, graph, ctx.settings.root, rel));
     checks.push(baseToHead);
+
+    if (ctx.settings.engine === 'alembic') {
+      const models: ChainCheck = { name: 'models-match', ok: false, failures: [] };
+      checks.push(models);
+      const engine = engineFor(ctx.settings) as { compareModels?: (runtime: { target: typeof scratch.target; operator: typeof ctx.operator; lockTimeoutSeconds: number }) => Promise<{ diffs: string[]; hasMetadata: boolean }> };
+      if (up) models.skipped = 'base-to-head failed';
+      else if (!engine.compareModels) models.skipped = 'this engine cannot compare models';
+      else {
+        progress('models against the schema at head (autogenerate)…');
+        const compared = await engine.compareModels({ target: scratch.target, operator: ctx.operator, lockTimeoutSeconds: ctx.settings.lock_timeout_seconds });
+        if (!compared.hasMetadata) models.skipped = 'env.py sets no target_metadata';
+        else if (compared.diffs.length) models.failures.push({ what: `autogenerate would write a revision: the models differ from the migrated schema: ${compared.diffs.slice(0, 5).join('; ')}${compared.diffs.length > 5 ? ` (+${compared.diffs.length - 5} more)` : ''}`, diff: compared.diffs });
+      }
+      models.ok = models.skipped !== undefined || models.failures.length === 0;
+    }
 
     progress('head → base…');
     const headToBase: ChainCheck = { name: 'head-to-base', ok: false, failures: [] };
