@@ -202,15 +202,19 @@ describe('rollbacks', () => {
 });
 
 describe('protected environments', () => {
-  it('a destructive step waits for the typed database name; a wrong name changes nothing', async () => {
+  it('the plan waits for --confirm DBNAME (--yes is not enough); a wrong name changes nothing', async () => {
     expect((await cli(['upgrade', 'head', '--env', 'production'])).exitCode).toBe(0);
     const paused = await cli(['run', 'emergency-rollback', '--env', 'production', '--yes']);
     expect(paused.exitCode).toBe(5);
-    expect(String(paused.stdout)).toMatch(new RegExp(`type "${db.name}" to confirm`));
+    expect(String(paused.stdout)).toContain(`pass --confirm ${db.name} (--yes is not enough on a protected environment)`);
+    expect(String(paused.stdout)).toMatch(new RegExp(`run --resume \\S+ --confirm ${db.name}\``));
+    // Paused before the first changing step: no backup was taken, nothing moved.
+    expect(backupCount()).toBe(0);
     const wrong = await cli(['run', 'emergency-rollback', '--env', 'production', '--yes', '--confirm', 'not-the-db']);
     expect(wrong.exitCode).toBe(1);
-    expect(String(wrong.stdout)).toMatch(/typed "not-the-db" instead of/);
+    expect(String(wrong.stdout)).toMatch(new RegExp(`"not-the-db" does not match the database name "${db.name}": nothing was changed`));
     expect(await versionRows()).toEqual([head]);
+    expect(backupCount()).toBe(0);
     const right = await cli(['run', 'emergency-rollback', '--env', 'production', '--yes', '--confirm', db.name]);
     expect(right.exitCode, String(right.all)).toBe(0);
     expect(await versionRows()).toEqual([beforeHead]);
@@ -220,10 +224,40 @@ describe('protected environments', () => {
     const dir = path.join(project.dir, 'custom-runbooks');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'bare-upgrade.yaml'), 'name: bare-upgrade\ntitle: Bare upgrade\ndescription: upgrade without a backup\nsteps:\n  - id: up\n    title: Upgrade\n    text: no backup first\n    type: migrate\n    action: upgrade\n    target: head\n');
-    const result = await cli(['run', path.join(dir, 'bare-upgrade.yaml'), '--env', 'production', '--yes']);
+    const result = await cli(['run', path.join(dir, 'bare-upgrade.yaml'), '--env', 'production', '--confirm', db.name]);
     expect(result.exitCode).toBe(1);
     expect(String(result.stdout)).toMatch(/no verified backup of .* younger than 30 min: refusing to change a protected environment/);
     expect(await db.query("SELECT 1 FROM pg_tables WHERE tablename = 'users'")).toMatchObject({ rowCount: 0 });
+  });
+});
+
+describe('the plan before anything changes', () => {
+  it('headless emergency-rollback without --yes prints its plan and stops before the backup (exit 5); --resume --yes finishes it', async () => {
+    expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
+    const paused = await cli(['run', 'emergency-rollback', '--env', 'staging']);
+    expect(paused.exitCode, String(paused.all)).toBe(5);
+    const out = String(paused.stdout);
+    expect(out).toMatch(/plan of run \S+ on postgresql:/);
+    expect(out).toMatch(new RegExp(`Roll back the problematic migration \\[destructive\\]\\n +mutx-ops downgrade -1 .*\\n +${head} → ${beforeHead}: 1 revision`));
+    expect(out).toMatch(/Take a database backup immediately \[changes\]\n +pg_dump --format=custom/);
+    // It stops at the first question (the review, read-only), long before the backup.
+    expect(out).toMatch(/paused: step "Review what the rollback loses" needs the operator/);
+    expect(out).toMatch(/run --resume \S+ --yes`/);
+    expect(out).not.toContain('add --yes to confirm');
+    expect(backupCount()).toBe(0);
+    expect(await versionRows()).toEqual([head]);
+    const runId = /run (\S+) paused/.exec(out)![1]!;
+    const resumed = await cli(['run', '--resume', runId, '--yes']);
+    expect(resumed.exitCode, String(resumed.all)).toBe(0);
+    expect(await versionRows()).toEqual([beforeHead]);
+    expect(backupCount()).toBe(1);
+  });
+
+  it('a runbook that changes nothing runs without a confirmation', async () => {
+    const result = await cli(['run', 'status', '--env', 'staging']);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(String(result.stdout)).toMatch(/plan of run/);
+    expect(String(result.stdout)).not.toContain('confirm the plan');
   });
 });
 

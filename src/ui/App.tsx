@@ -275,26 +275,15 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
           <HistoryScreen
             services={services}
             rollbackRunbook={rollback?.name}
-            onRollback={(revision) =>
-              setPendingStart({
-                spec: { name: rollback!.name, title: rollback!.title, selectedRevision: revision },
-                title: `Roll back ${identity.database} to revision ${revision}?`,
-                lines: [`Starts the ${rollback!.name} runbook with this revision chosen; every revision above it is downgraded.`, identity.protected ? 'Protected environment: the destructive step asks for the database name.' : `Target: ${identity.redacted}`],
-              })
-            }
+            // The run shows its plan (from → to, the backup) and asks before it changes anything.
+            onRollback={(revision) => startSession({ name: rollback!.name, title: rollback!.title, selectedRevision: revision })}
             onBack={pop}
           />
         ) : screen === 'backups' ? (
           <BackupsScreen
             services={services}
             restoreRunbook={restore?.name}
-            onRestore={(file) =>
-              setPendingStart({
-                spec: { name: restore!.name, title: restore!.title, selectedBackup: file },
-                title: `Restore this backup over ${identity.database}?`,
-                lines: [file.split('/').pop() ?? file, `Starts the ${restore!.name} runbook with this backup chosen: the database is overwritten (a safety backup is taken first).`, identity.protected ? 'Protected environment: the restore asks for the database name.' : `Target: ${identity.redacted}`],
-              })
-            }
+            onRestore={(file) => startSession({ name: restore!.name, title: restore!.title, selectedBackup: file })}
             onBack={pop}
           />
         ) : screen === 'audit' ? (

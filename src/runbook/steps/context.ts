@@ -43,6 +43,25 @@ export function isDestructive(step: Step): boolean {
   return false;
 }
 
+/**
+ * Steps that act on the database or the world (a dump, a restore, a migration, a command):
+ * the run's plan is confirmed once before the first of them. Reading, checking and asking do not.
+ */
+export function changesSomething(step: Step, environment?: EnvironmentSettings): boolean {
+  switch (step.type) {
+    case 'backup':
+    case 'restore':
+    case 'migrate':
+    case 'reconcile':
+    case 'command':
+      return true;
+    case 'manual':
+      return Boolean(step.command_ref && environment?.commands[step.command_ref]);
+    default:
+      return false;
+  }
+}
+
 export const info = (c: StepContext, line: string) => c.emit({ type: 'output', stepId: c.stepState.id, line, stream: 'info' });
 
 export async function withClient<T>(c: StepContext, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -86,11 +105,17 @@ export function redactUrl(url: string): string {
 /** A protected environment makes destructive steps wait for the database name typed exactly. */
 export async function confirmDestructive(step: Step, c: StepContext, what: string[]): Promise<void> {
   if (!c.ctx.target.protected || !isDestructive(step)) return;
+  // The run's plan, which listed this step, was confirmed with the database name typed: one confirmation, not two.
+  if (planTypedConfirmed(c)) return;
   const expected = c.ctx.target.database;
   const response = await c.ask({ kind: 'typed-confirmation', prompt: `${step.title} on protected environment ${c.ctx.target.environment ?? ''}: type the database name to go ahead`, expected, detail: what });
   if (response.kind !== 'typed-confirmation' || response.text !== expected) {
     throw new MutxError('usage', `typed "${response.kind === 'typed-confirmation' ? response.text.slice(0, 40) : ''}" instead of "${expected}": nothing was done`, { hint: 'retry and type the database name exactly' });
   }
+}
+
+export function planTypedConfirmed(c: StepContext): boolean {
+  return c.state.vars.planConfirmed?.mode === 'typed';
 }
 
 /**

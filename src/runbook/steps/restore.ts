@@ -1,7 +1,16 @@
-import { restoreBackup } from '../../core/backup';
+import path from 'node:path';
+import { latestVerifiedBackup, listBackups, restoreBackup } from '../../core/backup';
 import { MutxError } from '../../core/errors';
 import { rerunIfConfirmed } from './command';
-import { backupBeforeRun, info, requireFreshBackup, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
+import { backupBeforeRun, info, planTypedConfirmed, requireFreshBackup, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
+
+/** A backup as a plan names it: its file, the revision it holds, its age, whether it verified. */
+export function describeBackupFile(c: StepContext, file: string): string[] {
+  const record = listBackups(c.ctx.settings).find((backup) => backup.file === file || path.basename(backup.file) === path.basename(file));
+  if (!record) return [`restore ${path.basename(file)} (not in the catalog: revision unknown)`, `from ${path.dirname(file)}`];
+  const minutes = Math.max(0, Math.round((Date.now() - Date.parse(record.createdAt)) / 60_000));
+  return [`restore ${path.basename(record.file)}`, `holds ${record.revisions.join(', ') || 'base'}, ${minutes} min old${record.verified?.ok ? ', verified' : ', NOT verified'}; from ${path.dirname(record.file)}`];
+}
 
 async function runRestoreStep(step: StepOf<'restore'>, c: StepContext): Promise<StepOutcome> {
   if (step.optional) {
@@ -19,6 +28,7 @@ async function runRestoreStep(step: StepOf<'restore'>, c: StepContext): Promise<
     safetyBackup: true,
     confirm: c.ctx.target.protected
       ? async ({ database, description }) => {
+          if (planTypedConfirmed(c)) return c.ctx.target.database;
           const response = await c.ask({ kind: 'typed-confirmation', prompt: `restore over ${database}: type the database name to go ahead`, expected: database, detail: [description] });
           return response.kind === 'typed-confirmation' ? response.text : '';
         }
@@ -33,9 +43,13 @@ async function runRestoreStep(step: StepOf<'restore'>, c: StepContext): Promise<
 export const restoreStep: StepHandler<'restore'> = {
   run: runRestoreStep,
   preview: (step, c) => {
-    const source =
-      step.source === 'run' ? c.state.vars.runBackup ?? '(the backup taken in this run)' : step.source === 'selected' ? c.state.vars.selectedBackup ?? '(the selected backup)' : step.source === 'latest' ? 'the latest verified backup' : backupBeforeRun(c)?.file ?? '(no verified backup from before this run)';
-    return [`restore ${source} ${targetDescription(c)}`, 'a safety backup of the current state is taken first', `the database ${c.ctx.target.database} is overwritten`];
+    const file = step.source === 'run' ? c.state.vars.runBackup : step.source === 'selected' ? c.state.vars.selectedBackup : step.source === 'latest' ? latestVerifiedBackup(c.ctx.settings, c.ctx.target, Number.MAX_SAFE_INTEGER)?.file : backupBeforeRun(c)?.file;
+    const missing = { run: '(the backup taken in this run)', selected: '(the selected backup)', latest: '(no verified backup)', 'before-run': '(no verified backup from before this run)' }[step.source];
+    return [
+      ...(file ? describeBackupFile(c, file) : [`restore ${missing}`]),
+      `${step.optional ? 'only if you say so (asked, default no); ' : ''}a safety backup of the current state is taken first`,
+      `the database ${c.ctx.target.database} is overwritten ${targetDescription(c)}`,
+    ];
   },
   recheck: rerunIfConfirmed,
 };
