@@ -203,7 +203,7 @@ describe('rollbacks', () => {
 
 describe('protected environments', () => {
   it('the plan waits for --confirm DBNAME (--yes is not enough); a wrong name changes nothing', async () => {
-    expect((await cli(['upgrade', 'head', '--env', 'production'])).exitCode).toBe(0);
+    expect((await cli(['upgrade', 'head', '--env', 'production', '--confirm', db.name])).exitCode).toBe(0);
     const paused = await cli(['run', 'emergency-rollback', '--env', 'production', '--yes']);
     expect(paused.exitCode).toBe(5);
     expect(String(paused.stdout)).toContain(`pass --confirm ${db.name} (--yes is not enough on a protected environment)`);
