@@ -3,7 +3,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readMigrationDir } from '../src/core/migrations/engines/sql/file';
 import { RevisionGraph } from '../src/core/migrations/graph';
-import { loadRunbooks } from '../src/runbook/loader';
+import { AuditTrail } from '../src/core/audit';
+import { loadProjectSettings } from '../src/core/config';
+import { parseTarget } from '../src/core/connection';
+import { runRunbook } from '../src/runbook/engine';
+import type { RunEvent } from '../src/runbook/events';
+import { HeadlessInput } from '../src/runbook/headless';
+import { findRunbook, loadRunbooks } from '../src/runbook/loader';
 import { createTestDatabase, createTestProject, MUTX_MIGRATIONS, runCli, waitFor, type TestDatabase, type TestProject } from './helpers/db';
 import { environmentsYaml, logWriter, recordingServer, REPO_RUNBOOKS } from './helpers/runbooks';
 
@@ -193,11 +199,58 @@ describe('rollbacks', () => {
     expect((await cli(['backup', '--env', 'staging'])).exitCode).toBe(0);
     expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
     await db.query("INSERT INTO users (email) VALUES ('written-by-the-broken-release@example.com')");
+    // A newer backup at head (the broken release) must not be the one offered: it would undo the rollback.
+    expect((await cli(['backup', '--env', 'staging'])).exitCode).toBe(0);
     const result = await cli(['run', 'production-rollback', '--env', 'staging', '--yes', '--logs-duration', '1']);
+    expect(String(result.stdout)).toMatch(new RegExp(`holds ${beforeHead}, \\d+ min old, verified`));
     expect(result.exitCode, String(result.all)).toBe(0);
     for (const marker of ['stop', 'deploy_previous', 'start']) expect(fs.existsSync(path.join(project.dir, `${marker}.done`))).toBe(true);
     expect(await versionRows()).toEqual([beforeHead]);
     expect((await db.query('SELECT email FROM users ORDER BY 1')).rows).toEqual([{ email: 'before-deploy@example.com' }]);
+  });
+});
+
+describe('rollbacks rely on backups of the right revision (issue 12, defects 3 and 4)', () => {
+  it('production-rollback offers only a backup of the revision it rolled back to, else says there is none', async () => {
+    expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
+    await db.query("INSERT INTO users (email) VALUES ('kept@example.com')");
+    // Only backups at head exist (the one taken now, and the run's own): none at the revision rolled back to.
+    expect((await cli(['backup', '--env', 'staging'])).exitCode).toBe(0);
+    const result = await cli(['run', 'production-rollback', '--env', 'staging', '--yes', '--logs-duration', '1']);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(String(result.stdout)).toContain(`skipped: no verified backup from before this run holds ${beforeHead} (the revision the database is at): none to offer`);
+    expect(await versionRows()).toEqual([beforeHead]);
+    expect((await db.query('SELECT email FROM users')).rows).toEqual([{ email: 'kept@example.com' }]);
+  });
+
+  it('a skipped backup blocks the downgrade even when an older verified backup of another revision exists', async () => {
+    expect((await cli(['upgrade', beforeHead, '--env', 'staging'])).exitCode).toBe(0);
+    expect((await cli(['backup', '--env', 'staging'])).exitCode).toBe(0);
+    expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
+    const settings = loadProjectSettings({ cwd: project.dir });
+    const operator = { name: 'tester', host: 'test-host' };
+    const target = parseTarget({ url: db.url, environment: 'staging' });
+    const events: RunEvent[] = [];
+    // The core's drill hook sends the run's dump to /dev/full: a real ENOSPC, so the backup step fails; the operator skips it.
+    const result = await runRunbook({
+      loaded: findRunbook(settings.runbooksPath, 'production-rollback'),
+      ctx: { settings, operator, audit: new AuditTrail(settings.auditPath, operator), target, faults: { divertBackupStream: () => '/dev/full' } },
+      environment: settings.environments.staging,
+      input: new HeadlessInput({ yes: true, onFailure: 'skip', skipReason: 'disk is full, going ahead' }),
+      onEvent: (event) => events.push(event),
+    });
+    expect(result.outcome, JSON.stringify(events.filter((e) => e.type === 'step-failed' || e.type === 'run-finished'))).toBe('failed');
+    const failed = events.find((e): e is Extract<RunEvent, { type: 'step-failed' }> => e.type === 'step-failed' && e.stepId === 'downgrade');
+    expect(failed?.error).toContain(`no verified backup of ${db.name} at its current revision ${head}, taken in this run or younger than 60 min: this run's backup step "Back up the current state" was skipped`);
+    expect(await versionRows()).toEqual([head]);
+  });
+
+  it('the downgrade names the backup it relies on', async () => {
+    expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
+    const result = await cli(['run', 'emergency-rollback', '--env', 'staging', '--yes']);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(String(result.stdout)).toMatch(new RegExp(`relies on backup staging_\\S+ \\(at ${head}, taken in this run, verified\\)`));
+    expect(String(result.stdout)).toMatch(/✔ downgrade .*; backup staging_\S+/);
   });
 });
 

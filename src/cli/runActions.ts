@@ -52,6 +52,7 @@ export function eventPrinter(json: boolean) {
       case 'needs-input':
         // A review is read in full before it is answered: its SQL and findings, line by line.
         if (event.request.kind === 'review') for (const line of event.request.lines) out(`    │ ${line.text}`);
+        if (event.request.kind === 'confirm') for (const line of event.request.detail ?? []) out(`    │ ${line}`);
         if (event.request.kind !== 'logs-watch') out(`    ? ${describe(event.request)}`);
         break;
       case 'input-received':

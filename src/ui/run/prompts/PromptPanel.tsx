@@ -66,10 +66,15 @@ export function promptRows(request: InputRequest, step: StepView | undefined, ma
 export function promptKeys(request: InputRequest): KeyHint[] {
   switch (request.kind) {
     case 'confirm':
-      return [
-        ['enter/y', 'yes'],
-        ['n', 'no'],
-      ];
+      return request.defaultNo
+        ? [
+            ['y', 'yes'],
+            ['enter/n', 'no'],
+          ]
+        : [
+            ['enter/y', 'yes'],
+            ['n', 'no'],
+          ];
     case 'checklist-item':
       return [
         ['space/enter', 'tick'],
