@@ -29,12 +29,9 @@ export interface RunResult {
   message: string;
 }
 
-/** Thrown by an InputProvider that cannot answer (headless without --yes): the run pauses, resumable. */
-export class NeedsOperator extends Error {
-  constructor(readonly request: InputRequest) {
-    super('needs the operator');
-  }
-}
+import { NeedsOperator } from './needsOperator';
+
+export { NeedsOperator };
 
 const DEFAULT_OFFERS: FailureOffer[] = ['retry', 'skip', 'abort'];
 
@@ -237,7 +234,8 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
           try {
             response = await ask(step.id, { kind: 'failure', error: message, offers });
           } catch (askError) {
-            if (askError instanceof NeedsOperator) return finish('failed', `step "${step.title}" failed: ${message}`);
+            // Headless never pauses here (it answers from --on-failure); the app's `q` does: resuming retries the step.
+            if (askError instanceof NeedsOperator) return finish('paused', `step "${step.title}" failed: ${message}; paused — resume with \`mutx-ops run --resume ${state.id}\` or from the app's home to retry it`);
             throw askError;
           }
           const choice = response.kind === 'failure' ? response.choice : 'abort';

@@ -339,6 +339,30 @@ describe('runbook flows (real engine)', () => {
     expect(run.status).toBe('aborted');
   });
 
+  it('q on a run waiting for an answer leaves it paused and resumable (not aborted), and says so', async () => {
+    const { services, settings } = await setup();
+    const ui = renderApp(services);
+    await start(ui, 'flow-basic');
+    await waitForFrame(ui, '[ ] Changes reviewed');
+    await press(ui, 'q');
+    const f = await waitForFrame(ui, 'Quit and leave the run paused?');
+    expect(f).toContain('It stays paused there: nothing is aborted or undone.');
+    expect(f).toMatch(/mutx-ops run --resume \S+-flow-basic-\w+/);
+    await press(ui, 'y');
+    const deadline = Date.now() + 15_000;
+    let run = listRuns(settings).find((r) => r.runbook === 'flow-basic');
+    while (run?.status !== 'waiting' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      run = listRuns(settings).find((r) => r.runbook === 'flow-basic');
+    }
+    expect(run?.status).toBe('waiting');
+    expect(run?.steps[0]?.status).toBe('waiting');
+    // Opened again, home offers it to resume.
+    cleanup();
+    const again = renderApp(services);
+    await waitForFrame(again, '↻ resume flow-basic at step 1/3 "Pre-flight checklist"');
+  });
+
   it('an unfinished run is offered on home and resumes at its step', async () => {
     const { services, settings, audit, db } = await setup();
     // A headless run without --yes stops at the first question: a real paused run.
