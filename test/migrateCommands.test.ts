@@ -265,3 +265,38 @@ describe('history, heads, show', () => {
     expect(String(show.stdout)).toMatch(/Created: /);
   });
 });
+
+describe('a protected environment (issue 12, defect 2)', () => {
+  let prod: TestProject;
+  beforeAll(() => {
+    prod = createTestProject({ settings: 'lock_wait_seconds: 10\nenvironments:\n  production:\n    url_env: MUTX_MIGRATE_TEST_PROD_URL\n    protected: true\n' });
+  });
+  afterAll(() => prod.cleanup());
+  const prodCli = (...args: string[]) => runCli(['--env', 'production', ...args], { cwd: prod.dir, env: { MUTX_MIGRATE_TEST_PROD_URL: db.url, DATABASE_URL: undefined } });
+
+  it('upgrade, downgrade, stamp and reconcile without --confirm DBNAME on a non-TTY: exit 5, version table unchanged', async () => {
+    expect((await cli('upgrade', order[3]!)).exitCode).toBe(0);
+    const before = await versionRows();
+    const ledgerCount = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mutx_ops.ledger')).rows[0]!.n;
+    const ledgerBefore = await ledgerCount();
+    for (const args of [['downgrade', '-1'], ['upgrade', 'head'], ['stamp', 'head'], ['reconcile']]) {
+      const result = await prodCli(...args);
+      expect(result.exitCode, `${args.join(' ')}: ${String(result.all)}`).toBe(5);
+      expect(String(result.stderr)).toContain(`pass --confirm ${db.name}`);
+      expect(String(result.stderr)).toContain('nothing was done');
+      expect(await versionRows()).toEqual(before);
+    }
+    expect(await ledgerCount()).toBe(ledgerBefore);
+    const wrong = await prodCli('downgrade', '-1', '--confirm', 'not-this-one');
+    expect(wrong.exitCode).toBe(2);
+    expect(String(wrong.stderr)).toContain(`does not match the database name "${db.name}"`);
+    expect(await versionRows()).toEqual(before);
+    // Reading and --sql / --dry-run change nothing: no confirmation needed.
+    expect((await prodCli('current')).exitCode).toBe(0);
+    expect((await prodCli('downgrade', '-1', '--sql')).exitCode).toBe(0);
+    expect((await prodCli('reconcile', '--dry-run')).exitCode).toBe(0);
+    const right = await prodCli('downgrade', '-1', '--confirm', db.name);
+    expect(right.exitCode, String(right.all)).toBe(0);
+    expect(await versionRows()).toEqual([order[2]]);
+  });
+});

@@ -62,7 +62,7 @@ export async function targetFrom(options: GlobalOptions, settings: ProjectSettin
   // Nothing configured: the sandbox, if it is running (starting it is explicit, or the app's job).
   const { sandboxUrl } = await import('../core/sandbox');
   const sandbox = await sandboxUrl(settings);
-  if (sandbox) return parseTarget({ url: sandbox, sslMode: 'disable' });
+  if (sandbox) return parseTarget({ url: sandbox, sslMode: 'disable', sandbox: true });
   throw new MutxError('config', 'no database given', { hint: 'set DATABASE_URL, pass --database-url URL, or --env NAME from mutx-ops.yaml; or run `mutx-ops sandbox start` for a local practice database' });
 }
 

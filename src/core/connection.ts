@@ -19,6 +19,8 @@ export interface Target {
   redacted: string;
   environment?: string;
   protected: boolean;
+  /** The local practice sandbox (or a drill's database in it): a run's plan may be confirmed with Enter. */
+  sandbox?: boolean;
 }
 
 export interface TargetInput {
@@ -28,6 +30,7 @@ export interface TargetInput {
   sslRootCert?: string;
   environment?: string;
   protected?: boolean;
+  sandbox?: boolean;
 }
 
 /** Secrets known by value (a webhook URL's path token): replaced by *** wherever text is shown or stored. */
@@ -144,6 +147,7 @@ export function parseTarget(input: TargetInput): Target {
     redacted: redactedUrl,
     environment: input.environment,
     protected: input.protected ?? false,
+    ...(input.sandbox ? { sandbox: true } : {}),
   };
 }
 

@@ -38,6 +38,8 @@ export interface RunVariables {
   logDurationSeconds?: number;
   catalogs?: Record<string, string[]>;
   logBaselines?: Record<string, { perMinute: number; windowMs: number; matched: number }>;
+  /** The plan was confirmed before the first changing step (typed name, y, or Enter on the sandbox). */
+  planConfirmed?: { mode: 'typed' | 'yes' | 'enter'; at: string; step: string };
 }
 
 export type RunStatus = 'running' | 'waiting' | 'completed' | 'aborted' | 'failed' | 'switched';

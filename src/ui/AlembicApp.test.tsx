@@ -53,11 +53,13 @@ describe('the app on an Alembic project', () => {
     await press(ui, 'j');
     await waitForFrame(ui, /› \S* +f00dfeedcafe/);
     await press(ui, 'r');
-    await waitForFrame(ui, 'to revision f00dfeedcafe?');
-    await press(ui, 'y');
     // The downgrade's review (through Alembic's offline SQL) is read before anything changes.
     await waitForFrame(ui, 'DROP INDEX CONCURRENTLY IF EXISTS ix_deployments_created_at', 30_000);
     await press(ui, KEY.enter);
+    // Then the plan: the backup, the downgrade to the picked revision; only y runs it.
+    const plan = await waitForFrame(ui, 'Run this plan?', 30_000);
+    expect(plan).toMatch(/→ f00dfeedcafe/);
+    await press(ui, 'y');
     await waitForFrame(ui, '✔ run completed', 60_000);
     expect(await versionRowsOf(db)).toEqual(['f00dfeedcafe']);
   }, 90_000);

@@ -113,6 +113,11 @@ describe('drills in the app', () => {
     f = await waitForFrame(ui, 'Start the practice drill "A held lock blocks the upgrade"?');
     expect(f).toContain('A report job keeps a transaction open on users.');
     await press(ui, 'y');
+    // The drill's own database is in the sandbox: its plan takes Enter.
+    f = await waitForFrame(ui, 'Run this plan?', 60_000);
+    expect(f).toContain('enter/y run this plan');
+    expect(f).toContain('mutx_drill_held_lock');
+    await press(ui, KEY.enter);
     f = await waitForFrame(ui, 'r retry · a abort the run', 60_000);
     expect(f).toMatch(/waiting on locks held by pid \d+ \(nightly-report, idle in transaction\)/);
     expect(f).toMatch(/^◎ PRACTICE DRILL on postgresql:\/\/postgres@%2F\S*mutx-sandbox-\w+:\d+\/mutx_drill_held_lock$/m);
