@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { loadProjectSettings, PROJECT_FILE, type ProjectSettings } from '../src/core/config';
+import '../src/core/settingsSchema';
 import { destroySandbox, sandboxStatus } from '../src/core/sandbox';
 import { formatTable } from './migrations';
 import { baselineOnce } from './sandbox';

@@ -1,17 +1,14 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AuditTrail, takeAuditFailures } from '../core/audit';
 import { ExitCode, MutxError } from '../core/errors';
+import { findProjectRoot } from '../core/config';
 import { settingsFrom, operatorFrom, type GlobalOptions } from './context';
-import { auditVerifyCommand } from './auditCommands';
-import { registerBackupCommands } from './backupCommands';
-import { registerMigrationCommands } from './migrationCommands';
-import { registerReviewCommands } from './reviewCommands';
-import { registerSandboxCommands } from './sandboxCommands';
-import { registerRunCommands } from './runCommands';
+import { COMMAND_MODULES, READ_ONLY_COMMANDS, commandWord } from './commandModules';
 import { Output } from './output';
 import { PREFERENCE_KEYS, readPreferences, writePreference, type PreferenceKey } from './prefs';
 
 declare const MUTX_OPS_VERSION: string | undefined;
+
 const version = typeof MUTX_OPS_VERSION === 'string' ? MUTX_OPS_VERSION : 'dev';
 
 /**
@@ -68,18 +65,25 @@ async function main(argv: string[]): Promise<number> {
     }
   };
 
-  registerMigrationCommands(program, run, abort.signal);
-  registerSandboxCommands(program, run, abort.signal);
-  registerBackupCommands(program, run, abort.signal);
-  registerRunCommands(program, run, abort.signal);
-  registerReviewCommands(program, run, abort.signal);
+  const word = commandWord(argv);
+  const owner = COMMAND_MODULES.find((entry) => word !== undefined && entry.commands.includes(word));
+  const registrars = await Promise.all((owner ? [owner] : word === 'audit' || word === 'prefs' ? [] : COMMAND_MODULES).map((entry) => entry.load()));
+  for (const register of registrars) register(program, run, abort.signal);
+  // The settings schema (zod, yaml) is needed to read a mutx-ops.yaml, and by every command that
+  // may read one elsewhere (a drill's copy, a runbook); the read-only commands skip it without a file.
+  if (!word || !READ_ONLY_COMMANDS.has(word) || findProjectRoot().file) await import('../core/settingsSchema');
 
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
     .command('verify')
     .description("check the hash chain (names the first bad record) and its anchors in the databases' audit mirrors")
     .option('--file-only', 'check the file alone, without connecting to any database')
-    .action((opts: { fileOnly?: boolean }) => run((globals, out) => auditVerifyCommand(globals, out, opts)));
+    .action((opts: { fileOnly?: boolean }) =>
+      run(async (globals, out) => {
+        const { auditVerifyCommand } = await import('./auditCommands');
+        return auditVerifyCommand(globals, out, opts);
+      }),
+    );
   audit
     .command('repair')
     .description('move a damaged last record (cut short by a full disk or a truncation) aside, audited')
@@ -145,7 +149,7 @@ async function main(argv: string[]): Promise<number> {
     const appStart = performance.now();
     const { prepareAppTarget } = await import('./appTarget');
     let targetReady = 0;
-    const [prepared, { runTui }] = await Promise.all([prepareAppTarget().finally(() => (targetReady = performance.now())), import('./tui')]);
+    const [prepared, { runTui }] = await Promise.all([prepareAppTarget().finally(() => (targetReady = performance.now())), importAppAtTerminal()]);
     const code = await runTui({ prepared, marks: { appStart, targetReady } });
     // Pool sockets or a follower may still hold the loop: the app is done, so is the process.
     process.exit(code);
@@ -161,6 +165,25 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   return exitCode;
+}
+
+/**
+ * Ink decides once, as it loads, whether it runs in CI (CI or CONTINUOUS_INTEGRATION set): then it
+ * draws nothing until it exits. Here stdin and stdout are a terminal, so an operator in a shell that
+ * happens to carry CI=true (a CI debug session, a container image) still gets the live app.
+ */
+async function importAppAtTerminal(): Promise<typeof import('./tui')> {
+  const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+  process.env.CI = 'false';
+  process.env.CONTINUOUS_INTEGRATION = 'false';
+  try {
+    return await import('./tui');
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
 }
 
 /** Revision rows as recorded; undefined (not known, e.g. the operation stopped first) is not "base". */

@@ -3,7 +3,6 @@ import { loadProjectSettings, type ProjectSettings } from '../core/config';
 import { parseTarget, type Target } from '../core/connection';
 import { MutxError } from '../core/errors';
 import { currentOperator, type Operator } from '../core/identity';
-import { sandboxUrl } from '../core/sandbox';
 import type { CoreContext } from '../core/migrations/operations';
 import { readPreferences } from './prefs';
 
@@ -56,6 +55,7 @@ export async function targetFrom(options: GlobalOptions, settings: ProjectSettin
   }
   if (process.env.DATABASE_URL) return parseTarget({ url: process.env.DATABASE_URL, sslMode: sslFromEnv });
   // Nothing configured: the sandbox, if it is running (starting it is explicit, or the app's job).
+  const { sandboxUrl } = await import('../core/sandbox');
   const sandbox = await sandboxUrl(settings);
   if (sandbox) return parseTarget({ url: sandbox, sslMode: 'disable' });
   throw new MutxError('config', 'no database given', { hint: 'set DATABASE_URL, pass --database-url URL, or --env NAME from mutx-ops.yaml; or run `mutx-ops sandbox start` for a local practice database' });

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import pg from 'pg';
+import type pg from 'pg';
 import type { SslMode } from './config';
 import { MutxError } from './errors';
 import { applicationName, type Operator } from './identity';
@@ -126,7 +126,9 @@ export interface ConnectOptions {
 }
 
 export async function connect(target: Target, options: ConnectOptions): Promise<pg.Client> {
-  const client = new pg.Client({
+  // Loaded on the first connection: commands that read only files (heads, history) never pay for pg.
+  const { default: pgModule } = await import('pg');
+  const client = new pgModule.Client({
     host: target.host,
     port: target.port,
     user: target.user,
