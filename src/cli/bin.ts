@@ -78,12 +78,7 @@ async function main(argv: string[]): Promise<number> {
     .command('verify')
     .description("check the hash chain (names the first bad record) and its anchors in the databases' audit mirrors")
     .option('--file-only', 'check the file alone, without connecting to any database')
-    .action((opts: { fileOnly?: boolean }) =>
-      run(async (globals, out) => {
-        const { auditVerifyCommand } = await import('./auditCommands');
-        return auditVerifyCommand(globals, out, opts);
-      }),
-    );
+    .action((opts: { fileOnly?: boolean }) => run(async (globals, out) => (await import('./auditCommands')).auditVerifyCommand(globals, out, opts)));
   audit
     .command('repair')
     .description('move a damaged last record (cut short by a full disk or a truncation) aside, audited')

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
-import { ensurePrivateDir } from './config';
+import { ensurePrivateDir, openStateFileForAppend, openStateFileForRead, writeFileAtomic } from './statePaths';
 import { redactSecrets } from './connection';
 import { AUDIT_HEAD_TABLE, AUDIT_TABLE, legacyTable, moveLegacyTables, OWN_SCHEMA } from './migrations/ownTables';
 import { MutxError } from './errors';
@@ -127,7 +127,7 @@ export class AuditTrail {
     // A whole record chaining to the last one but missing its newline (`truncate -s -1`): nothing
     // is lost, so the newline is written first rather than gluing two records onto one line.
     const line = Buffer.from(`${tail.terminated ? '' : '\n'}${JSON.stringify(record)}\n`);
-    const fd = fs.openSync(this.file, 'a', 0o600);
+    const fd = openStateFileForAppend(this.file);
     let size = 0;
     try {
       size = fs.fstatSync(fd).size;
@@ -141,11 +141,10 @@ export class AuditTrail {
       fs.closeSync(fd);
     }
     try {
-      fs.chmodSync(this.file, 0o600);
       writeFileAtomic(this.headFile, `${JSON.stringify({ seq: record.seq, hash: record.hash })}\n`);
     } catch (error) {
       // Without its head marker the record would look like tampering later: take it back.
-      const again = fs.openSync(this.file, 'r+');
+      const again = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
       try {
         truncateBack(again, size);
       } finally {
@@ -168,9 +167,9 @@ export class AuditTrail {
     const startedAt = Date.now();
     const markerPath = path.join(this.openOpsDir, opId);
     ensurePrivateDir(path.dirname(this.file));
-    ensurePrivateDir(this.openOpsDir);
+    ensurePrivateDir(this.openOpsDir, { mark: false });
     const marker: OpenMarker = { op_id: opId, pid: process.pid, action: entry.action, run_id: entry.run_id, target: entry.target, started: new Date(startedAt).toISOString() };
-    fs.writeFileSync(markerPath, JSON.stringify(marker), { mode: 0o600 });
+    fs.writeFileSync(markerPath, JSON.stringify(marker), { mode: 0o600, flag: 'wx' });
     // If this process dies here, the marker stays: the next one records the interruption when the
     // start record made it into the file, and drops the marker otherwise.
     try {
@@ -178,7 +177,8 @@ export class AuditTrail {
     } catch (error) {
       // No start record (append truncates a partial one back): the operation must not run.
       fs.rmSync(markerPath, { force: true });
-      if (error instanceof MutxError) throw new MutxError('audit', `${entry.action} did not run: the audit trail could not record its start: ${error.message}`, { hint: error.hint, details: error.details });
+      // Its kind is kept: a refused state path is bad configuration (exit 2), a full disk a failure.
+      if (error instanceof MutxError) throw new MutxError(error.kind, `${entry.action} did not run: the audit trail could not record its start: ${error.message}`, { hint: error.hint, details: error.details });
       throw error;
     }
     return new AuditOperation(this, opId, entry, startedAt, markerPath);
@@ -252,7 +252,7 @@ export class AuditTrail {
     for (const id of opIds) found.set(id, { start: false, end: false });
     let fd: number;
     try {
-      fd = fs.openSync(this.file, 'r');
+      fd = openStateFileForRead(this.file);
     } catch {
       return found;
     }
@@ -505,7 +505,7 @@ export class AuditTrail {
       const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
       const movedTo = `${this.file}.damaged-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
       fs.writeFileSync(movedTo, bytes, { mode: 0o600, flag: 'wx' });
-      const fd = fs.openSync(this.file, 'r+');
+      const fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
       try {
         fs.ftruncateSync(fd, tail.offset);
         fs.fsyncSync(fd);
@@ -534,7 +534,8 @@ export class AuditTrail {
   private withFileLock<T>(fn: () => T): T {
     const deadline = Date.now() + LOCK_WAIT_MS;
     const tmp = `${this.lockFile}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, String(process.pid), { mode: 0o600 });
+    fs.rmSync(tmp, { force: true }); // a planted link is removed, never written through
+    fs.writeFileSync(tmp, String(process.pid), { mode: 0o600, flag: 'wx' });
     try {
       for (;;) {
         try {
@@ -699,7 +700,7 @@ function writeFailure(file: string, error: unknown): MutxError {
 export function* readLines(file: string, chunkBytes = 1024 * 1024): Generator<{ line: string; offset: number }> {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = openStateFileForRead(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
@@ -741,8 +742,9 @@ export function* readLines(file: string, chunkBytes = 1024 * 1024): Generator<{ 
 function readLastLine(file: string): { line: string; offset: number; terminated: boolean; size: number } | undefined {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
-  } catch {
+    fd = openStateFileForRead(file);
+  } catch (error) {
+    if (error instanceof MutxError) throw error;
     return undefined;
   }
   try {
@@ -844,8 +846,4 @@ function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, content, { mode });
-  fs.renameSync(tmp, file);
-}
+export { writeFileAtomic };

@@ -5,6 +5,7 @@ import { MutxError } from './errors';
 import { envPyVersionTable } from './migrations/engines/alembic/project';
 import { DEFAULT_REVIEW_SETTINGS_VALUES } from './review/defaults';
 import type { EnvironmentSettings, ProjectSettingsFile, SslMode } from './settingsSchema';
+import { checkStatePathKinds } from './statePaths';
 
 export type { EnvironmentSettings, ProjectSettingsFile, SslMode };
 
@@ -87,6 +88,9 @@ export function loadProjectSettings(options: { cwd?: string; migrationsDir?: str
   const statePath = resolve(parsed.state_dir);
   const alembicConfigPath = resolve(parsed.alembic.config);
   const explicit = file ? rawKeys(file) : new Set<string>();
+  const auditPath = parsed.audit_path ? resolve(parsed.audit_path) : path.join(statePath, 'audit.jsonl');
+  const backupsPath = parsed.backups_dir ? resolve(parsed.backups_dir) : path.join(statePath, 'backups');
+  checkStatePathKinds({ statePath, auditPath, backupsPath }, file);
   const engine = parsed.engine ?? (!options.migrationsDir && fs.existsSync(alembicConfigPath) ? 'alembic' : 'sql');
   return {
     ...parsed,
@@ -99,8 +103,8 @@ export function loadProjectSettings(options: { cwd?: string; migrationsDir?: str
     // A project without its own runbooks/ (an Alembic project as it is) gets the ones mutx-ops ships.
     runbooksPath: explicit.has('runbooks_dir') || fs.existsSync(resolve(parsed.runbooks_dir)) ? resolve(parsed.runbooks_dir) : bundledRunbooks(),
     statePath,
-    auditPath: parsed.audit_path ? resolve(parsed.audit_path) : path.join(statePath, 'audit.jsonl'),
-    backupsPath: parsed.backups_dir ? resolve(parsed.backups_dir) : path.join(statePath, 'backups'),
+    auditPath,
+    backupsPath,
   };
 }
 
@@ -140,8 +144,4 @@ function alembicVersionTable(iniPath: string, section: string, root: string, exp
   };
 }
 
-/** Creates a private folder (0700) and tightens it if it already existed. */
-export function ensurePrivateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(dir, 0o700);
-}
+export { ensurePrivateDir } from './statePaths';

@@ -8,6 +8,7 @@ import type { LoadedRunbook } from './loader';
 import { claimRun } from './runLock';
 import { loadRunState, newRunId, saveRunState, type RunState, type StepState } from './state';
 import { isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
+import { registerUrlFromEnv } from './steps/context';
 
 export interface RunOptions {
   loaded: LoadedRunbook;
@@ -49,6 +50,8 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
   if (runbook.environments && environmentName && !runbook.environments.includes(environmentName)) {
     throw new MutxError('runbook', `runbook ${runbook.name} may not run on environment "${environmentName}" (allowed: ${runbook.environments.join(', ')})`, { hint: 'choose another environment or runbook' });
   }
+  // Webhook and health-check URLs are secrets from the first step on (a command may print them).
+  for (const step of runbook.steps) registerUrlFromEnv(step.type === 'notify' ? step.webhook_env : step.type === 'http-check' ? step.url_env : undefined);
   const signal = options.signal ?? new AbortController().signal;
   const runId = options.resume?.id ?? newRunId(runbook.name);
   // One live process per run: a second `run --resume` of a run still going elsewhere stops here (exit 4).

@@ -84,7 +84,8 @@ describe('nothing configured', () => {
       expect(status).toMatchObject({ state: 'running', ownedByApp: true });
       const ui = renderApp(resolved.services);
       const f = await waitForFrame(ui, (fr) => fr.includes('sandbox (practice)') && fr.includes('692221fc80ff'), 30_000);
-      expect(f).toContain(`127.0.0.1:${status.port}`);
+      expect(f).toContain(`mutx-sandbox-`); // the sandbox listens on a Unix socket only
+      expect(f).toContain(`:${status.port}/mutx`);
       expect(f).toMatch(/1 pending/);
       cleanup();
       await releaseOwnSandbox(resolved.sandboxOf);
@@ -114,7 +115,7 @@ describe('drills in the app', () => {
     await press(ui, 'y');
     f = await waitForFrame(ui, 'r retry · a abort the run', 60_000);
     expect(f).toMatch(/waiting on locks held by pid \d+ \(nightly-report, idle in transaction\)/);
-    expect(f).toMatch(/^◎ PRACTICE DRILL on postgresql:\/\/postgres@127\.0\.0\.1:\d+\/mutx_drill_held_lock$/m);
+    expect(f).toMatch(/^◎ PRACTICE DRILL on postgresql:\/\/postgres@%2F\S*mutx-sandbox-\w+:\d+\/mutx_drill_held_lock$/m);
     expect(f).not.toContain('environment: staging');
     await press(ui, 'a');
     f = await waitForFrame(ui, 'Drill debrief:', 60_000);

@@ -11,6 +11,7 @@ import { readVersionRows } from '../migrations/versionTable';
 import { checkRestoreVersion, connectServer, listArchive, locatePgRestore, type ArchiveListing } from './archive';
 import { refusal, withAudit } from './auditing';
 import { plainDumpComplete, resolveBackup } from './catalog';
+import { findForeignMetaCommand, foreignMetaMessage } from './plainMetaCommands';
 import { backupDatabase, formatBytes } from './dump';
 import { backupSize, hashBackup } from './hash';
 import { ActivityMonitor, ProgressTracker, safeEmit } from './progress';
@@ -249,6 +250,8 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
             if (!plainDumpComplete(backup.file)) {
               throw refusal('restore', `${backup.file} ends without pg_dump's "dump complete" trailer: the dump is truncated`, { hint: `"${into}" was not touched` });
             }
+            const foreign = isCatalogued(backup) ? undefined : await findForeignMetaCommand(backup.file);
+            if (foreign) throw refusal('restore', foreignMetaMessage(backup.file, foreign), { hint: `"${into}" was not touched; restore a backup mutx-ops catalogued, or remove the line` });
           } else {
             listing = await listed!;
             if (!listing.ok) throw refusal('restore', `${backup.file} is not a readable archive: ${listing.error}`, { hint: `"${into}" was not touched` });

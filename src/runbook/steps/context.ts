@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { latestVerifiedBackup, listBackups } from '../../core/backup';
 import type { EnvironmentSettings } from '../../core/config';
-import { redactSecrets } from '../../core/connection';
+import { redactSecrets, registerSecret } from '../../core/connection';
 import { MutxError } from '../../core/errors';
 import { openClient, versionNames, type CoreContext } from '../../core/migrations/operations';
 import { readVersionRows } from '../../core/migrations/versionTable';
@@ -71,16 +71,50 @@ export function targetDescription(c: StepContext): string {
   return `on ${c.ctx.target.redacted}${c.ctx.target.environment ? ` (${c.ctx.target.environment}${c.ctx.target.protected ? ', PROTECTED' : ''})` : ''}`;
 }
 
-export function redactUrl(url: string): string {
+/**
+ * A URL for screens and records: no credentials, no query, and no path unless `keepPath` (a
+ * webhook's path is its token: `…/services/T000/B000/<token>`; a URL written in the runbook file
+ * itself is no secret).
+ */
+export function redactUrl(url: string, options: { keepPath?: boolean } = {}): string {
   try {
     const parsed = new URL(url);
-    parsed.username = parsed.username ? '***' : '';
-    parsed.password = '';
-    parsed.search = parsed.search ? '?…' : '';
-    return parsed.toString();
+    const path = parsed.pathname && parsed.pathname !== '/' ? (options.keepPath ? parsed.pathname : '/…') : '';
+    return `${parsed.protocol}//${parsed.username ? '***@' : ''}${parsed.host}${path}${parsed.search ? '?…' : ''}`;
   } catch {
     return '(invalid URL)';
   }
+}
+
+/**
+ * A URL read from the variable `name` (a webhook, a health check): its path, query and credentials
+ * become secrets redacted everywhere from now on; one that does not parse is refused without being shown.
+ */
+/** secretUrlFromEnv for a preview: registers the secret, never throws (the step itself reports a bad value). */
+export function registerUrlFromEnv(name: string | undefined): void {
+  try {
+    if (name) secretUrlFromEnv(name);
+  } catch {
+    // Reported when the step runs.
+  }
+}
+
+export function secretUrlFromEnv(name: string): string | undefined {
+  const url = process.env[name]?.trim();
+  if (!url) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    registerSecret(url);
+    throw new MutxError('config', `$${name} is not a valid URL (not shown: it may hold a token)`, { hint: `check the value of ${name}` });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new MutxError('config', `$${name} is not an http(s) URL`, { hint: `check the value of ${name}` });
+  registerSecret(url);
+  if (parsed.pathname.length > 1) registerSecret(`${parsed.pathname}${parsed.search}`);
+  if (parsed.search) registerSecret(parsed.search);
+  if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
+  return url;
 }
 
 /** A protected environment makes destructive steps wait for the database name typed exactly. */
