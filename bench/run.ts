@@ -56,7 +56,7 @@ interface BenchOutcome {
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 const OUT_FILE = path.join(BENCH_DIR, 'out', 'results.json');
 /** Known benches first, in this order; any other bench/<name>.ts follows alphabetically. */
-const KNOWN = ['migrations', 'backup', 'logs', 'start'];
+const KNOWN = ['migrations', 'backup', 'logs', 'start', 'rehearse'];
 /** Helpers beside the benches, not benches. */
 const NOT_BENCHES = new Set(['run', 'pty', 'standalone']);
 

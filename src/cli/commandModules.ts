@@ -15,6 +15,7 @@ export const COMMAND_MODULES: { commands: readonly string[]; load: () => Promise
   { commands: ['backup', 'backups', 'restore'], load: async () => (await import('./backupCommands')).registerBackupCommands },
   { commands: ['runbooks', 'run', 'drill', 'runs', 'logs'], load: async () => (await import('./runCommands')).registerRunCommands },
   { commands: ['review'], load: async () => (await import('./reviewCommands')).registerReviewCommands },
+  { commands: ['rehearse', 'test'], load: async () => (await import('./rehearseCommands')).registerRehearseCommands },
 ];
 
 /** Commands that read only files and the version table: they load the settings schema only when there is a settings file. */

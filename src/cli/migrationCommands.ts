@@ -7,6 +7,7 @@ import type { RevisionGraph } from '../core/migrations/graph';
 import type { Revision } from '../core/migrations/revision';
 import { autogenerateRevision, createRevision, describePartial, loadGraph, migrate, reconcile, renderPlanSql, stamp, status, type MigrateOptions } from '../core/migrations/operations';
 import { describeHolder } from '../core/migrations/lock';
+import { readRehearsals, rehearsalSummary } from '../core/rehearse/record';
 import { coreContextFrom, settingsFrom, type GlobalOptions } from './context';
 import { formatDuration, Output } from './output';
 
@@ -142,9 +143,11 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
                 const applied = [...result.ledger].reverse().find((row) => row.revision === id && ['applied', 'stamped', 'adopted'].includes(row.outcome));
                 lines.push(...describeRevision(file, ctx.settings.root).map((line) => `  ${line}`));
                 lines.push(applied ? `  Applied: ${applied.started_at.toISOString()} by ${applied.operator}@${applied.host} (${applied.outcome}, ${applied.duration_ms} ms)` : '  Applied: not recorded in the ledger (taken over from another tool)');
+                lines.push(`  Rehearsal: ${rehearsalSummary(readRehearsals(ctx.settings), file, { serverMajor: parseInt(result.serverVersion, 10) })}`);
               }
             }
             if (opts.verbose || result.pending.length) lines.push(`${result.pending.length} pending${result.pending.length ? `: ${result.pending.join(', ')}` : ''}`);
+            if (opts.verbose) for (const id of result.pending) lines.push(`  ${id}: ${rehearsalSummary(readRehearsals(ctx.settings), graph.get(id), { serverMajor: parseInt(result.serverVersion, 10) })}`);
             if (result.drift.length) lines.push(`CHANGED since applied: ${result.drift.map((d) => `${d.revision} (${path.basename(d.file)})`).join(', ')}`);
             if (result.lockHolder) lines.push(`migration lock held by ${describeHolder(result.lockHolder)}`);
             return lines;
@@ -163,12 +166,13 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
         const settings = settingsFrom(globals);
         const graph = loadGraph(settings);
         const ids = historyRange(graph, opts.revRange).reverse();
+        const rehearsals = opts.verbose ? readRehearsals(settings) : [];
         out.result({ revisions: ids.map((id) => revisionJson(graph, graph.get(id))) }, () => {
           const lines: string[] = [];
           for (const id of ids) {
             const file = graph.get(id);
             if (opts.verbose) {
-              lines.push(...describeRevision(file, settings.root).map((line, i) => (i === 0 ? `${line}${labels(graph, id)}` : line)), '');
+              lines.push(...describeRevision(file, settings.root).map((line, i) => (i === 0 ? `${line}${labels(graph, id)}` : line)), `Rehearsal: ${rehearsalSummary(rehearsals, file)}`, '');
             } else {
               lines.push(`${file.revises.join(', ') || '<base>'} -> ${id}${labels(graph, id)}, ${file.message}`);
             }

@@ -4,6 +4,7 @@
  * — a thin layer: no behaviour of its own — and renders the app, restoring the terminal on
  * every way out.
  */
+import { readRehearsals, rehearsalSummary } from '../core/rehearse/record';
 import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -240,11 +241,12 @@ export function createServices(base: ServiceBase): Services {
         problem = oneLine(error);
       }
       const applied = graph.ancestorsOrSelf(rows.filter((id) => graph.has(id)));
+      const rehearsals = readRehearsals(settings);
       return {
         nodes: graph.order.map((id) => {
           const file = graph.get(id);
           const children = graph.children.get(id) ?? [];
-          return { id, message: file.message, parents: file.revises, children, file: file.file, transactional: file.transactional, applied: applied.has(id), current: rows.includes(id), head: children.length === 0 };
+          return { id, message: file.message, parents: file.revises, children, file: file.file, transactional: file.transactional, applied: applied.has(id), current: rows.includes(id), head: children.length === 0, rehearsal: rehearsalSummary(rehearsals, file) };
         }),
         current: rows,
         heads: graph.heads(),

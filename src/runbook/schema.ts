@@ -89,6 +89,8 @@ export const stepSchema = z.discriminatedUnion('type', [
       lock_timeout_seconds: z.number().positive().optional(),
       /** stamp only: replace every version row, also revisions no file knows. */
       purge: z.boolean().default(false),
+      /** Rehearse the plan (with its round trip) on a copy first and stop when it fails (steps/rehearse.ts). */
+      rehearse_first: z.enum(['never', 'protected', 'always']).default('never'),
     })
     .strict(),
   z
@@ -166,6 +168,8 @@ export const stepSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('catalog'), action: z.enum(['snapshot', 'compare']), name: id }).strict(),
   /** The migration review of a plan (what it locks, what a downgrade loses), shown and acknowledged. */
   z.object({ ...base, type: z.literal('review'), ...reviewSpecSchema.shape }).strict(),
+  /** The plan on a throwaway copy of the target's schema first (steps/rehearse.ts). */
+  z.object({ ...base, type: z.literal('rehearse'), action: z.enum(['upgrade', 'downgrade']), target: z.string().min(1).max(64), round_trip: z.boolean().default(true), protected_only: z.boolean().default(true), timeout_seconds: z.number().positive().default(600) }).strict(),
 ]);
 
 export type Step = z.infer<typeof stepSchema>;

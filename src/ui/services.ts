@@ -160,6 +160,8 @@ export interface RevisionNode {
   applied: boolean;
   current: boolean;
   head: boolean;
+  /** What the record of rehearsals says: "upgrade rehearsed ok 2 h ago; downgrade FAILS: … at file:line". */
+  rehearsal?: string;
 }
 
 /** A revision's review findings, as History shows them (computed by the core, rendered here). */

@@ -12,6 +12,7 @@ import { manualStep } from './manual';
 import { migrateStep } from './migrate';
 import { notifyStep } from './notify';
 import { reconcileStep } from './reconcile';
+import { rehearseStep } from './rehearse';
 import { restoreStep } from './restore';
 import { reviewStep } from './review';
 import { selectTargetStep } from './selectTarget';
@@ -37,6 +38,7 @@ const handlers: { [K in Step['type']]: StepHandler<K> } = {
   'select-target': selectTargetStep,
   catalog: catalogStep,
   review: reviewStep,
+  rehearse: rehearseStep,
 };
 
 function handlerFor<T extends Step['type']>(step: Extract<Step, { type: T }>): StepHandler<T> {

@@ -1,5 +1,6 @@
 import { MutxError } from '../../core/errors';
 import { migrate, planMigration, stamp, type CoreContext } from '../../core/migrations/operations';
+import { rehearsalKnowledge, rehearseBeforeMigrate } from './rehearse';
 import { confirmDestructive, currentRows, info, requireFreshBackup, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 /** Migrate targets that name run state: `selected` (picked earlier), `start` (revision when the run began). */
@@ -32,6 +33,7 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
   c.stepState.resolvedTarget = resolved.target;
   c.save();
   if (resolved.count === 0 && step.action !== 'stamp') return { summary: `nothing to do: already at ${resolved.from.join(', ') || 'base'}` };
+  if (step.action !== 'stamp' && (step.rehearse_first === 'always' || (step.rehearse_first === 'protected' && c.ctx.target.protected))) await rehearseBeforeMigrate(c, step.action, resolved.target);
   await confirmDestructive(step, c, [`${step.action} ${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'} on ${c.ctx.target.redacted}`]);
   requireFreshBackup(c);
   const started = Date.now();
@@ -63,6 +65,7 @@ export const migrateStep: StepHandler<'migrate'> = {
     return [
       `mutx-ops ${step.action} ${step.target}${timeout} ${where}`,
       step.action === 'stamp' ? `version table ${resolved.from.join(', ') || 'base'} → ${resolved.target} (no SQL runs)` : `${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'}: ${resolved.count} revision(s)`,
+      ...(step.action === 'downgrade' ? await rehearsalKnowledge(c, 'downgrade', resolved.target) : []),
     ];
   },
   recheck: async (step, c) => {

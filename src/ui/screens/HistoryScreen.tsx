@@ -92,7 +92,7 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
     );
   }
 
-  const detailRows = 7;
+  const detailRows = 8;
   const listHeight = Math.max(3, rows - 1 - 2 - 1 - detailRows - 1 - 1);
   const graphWidth = Math.max(1, ...graph.map((r) => r.graph.length));
   const idWidth = Math.max(0, ...(view?.nodes ?? []).map((n) => n.id.length));
@@ -171,7 +171,7 @@ function RevisionDetails({ node, findings }: { node?: RevisionNode; findings?: {
   const theme = useTheme();
   if (!node) {
     return (
-      <Box flexDirection="column" height={7}>
+      <Box flexDirection="column" height={8}>
         <Line color={theme.muted}>no revision selected</Line>
       </Box>
     );
@@ -179,7 +179,7 @@ function RevisionDetails({ node, findings }: { node?: RevisionNode; findings?: {
   const review = findings?.findings;
   const hasError = Boolean(review && [...review.upgrade, ...review.downgrade].some((f) => f.level === 'error'));
   return (
-    <Box flexDirection="column" height={7}>
+    <Box flexDirection="column" height={8}>
       <Line bold>
         {node.id} — {node.message}
       </Line>
@@ -189,6 +189,7 @@ function RevisionDetails({ node, findings }: { node?: RevisionNode; findings?: {
         {node.transactional ? 'transactional' : 'NON-transactional (runs outside a transaction)'} · {node.applied ? (node.current ? 'applied — the database is here' : 'applied') : 'pending — not applied yet'}
       </Line>
       <Line color={theme.muted}>{node.applied && !node.current ? 'r rolls back to this revision (everything above it is downgraded)' : ' '}</Line>
+      <Line color={node.rehearsal?.includes('FAILS') ? theme.danger : theme.muted}>{node.rehearsal ? `rehearsal: ${node.rehearsal}` : ' '}</Line>
       {review ? (
         <>
           <Line color={hasError ? theme.danger : undefined}>{findingSummary('review upgrade', review.upgrade)}</Line>

@@ -374,6 +374,27 @@ export class AlembicEngine implements MigrationEngine<AlembicRevision> {
     return this.author({ op: 'merge', message, revisions: resolved.length ? resolved : 'heads' }, undefined, 'merge');
   }
 
+  /**
+   * `mutx-ops test`: what autogenerate finds between the project's models (env.py's
+   * target_metadata) and the database at `runtime.target` — nothing, when they match. No file is
+   * written. Only reads that database.
+   */
+  async compareModels(runtime: RuntimeContext): Promise<{ diffs: string[]; hasMetadata: boolean }> {
+    const session = new RunnerSession(this.environment(runtime)).start();
+    try {
+      await session.send({ op: 'compare' });
+      for (;;) {
+        const event = await session.next();
+        if (!event) throw new MutxError('migration-failed', `the Alembic runner ended while comparing the models${session.stderr.length ? `: ${session.stderr[session.stderr.length - 1]}` : ''}`);
+        if (event.event === 'connected') await session.send({ proceed: event.database === runtime.target.database, reason: `env.py connected to ${event.database}, not ${runtime.target.database}` });
+        else if (event.event === 'failed') throw failureError(event, { what: 'comparing the models with the schema' });
+        else if (event.event === 'compared') return { diffs: event.diffs, hasMetadata: event.has_metadata };
+      }
+    } finally {
+      await session.kill();
+    }
+  }
+
   private async author(request: Record<string, unknown>, runtime: RuntimeContext | undefined, what: string): Promise<CreatedRevision> {
     const target = runtime?.target;
     const session = new RunnerSession(this.environment(runtime)).start();

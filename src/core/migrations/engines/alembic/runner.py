@@ -114,6 +114,8 @@ class State:
     configured = 0
     per_migration = False
     phase = "load"
+    # op "compare": what autogenerate found, captured instead of writing a revision file.
+    compare = None
 
 
 STATE = State()
@@ -354,6 +356,24 @@ def announce(step, index):
 original_configure = EnvironmentContext.configure
 
 
+def render_diff(diff):
+    """('remove_column', None, 'users', Column('plan', …)) → 'remove_column users.plan'."""
+    if isinstance(diff, list):
+        return "; ".join(render_diff(d) for d in diff)
+    parts = []
+    for item in diff[1:]:
+        name = getattr(item, "name", None)
+        table = getattr(item, "table", None)
+        if name is not None and table is not None and getattr(table, "name", None):
+            parts.append("%s.%s" % (table.name, name))
+        elif name is not None:
+            parts.append(str(name))
+        elif isinstance(item, str) and not any(p.startswith(item + ".") for p in parts):
+            parts.append(item)
+    parts = [p for p in parts if not any(q != p and q.startswith(p + ".") for q in parts)]
+    return " ".join([str(diff[0])] + parts)
+
+
 def configure(self, *args, **kw):
     bound = inspect.signature(original_configure).bind(self, *args, **kw)
     arguments = dict(bound.arguments)
@@ -375,6 +395,20 @@ def configure(self, *args, **kw):
         return user_include_name(name, type_, parent_names) if user_include_name else True
 
     arguments["include_name"] = include_name
+    if STATE.compare is not None:
+        STATE.compare["has_metadata"] = arguments.get("target_metadata") is not None
+        user_directives = arguments.get("process_revision_directives")
+
+        def capture(context, revision, directives):
+            if user_directives:
+                user_directives(context, revision, directives)
+            for directive in directives:
+                for upgrade_ops in getattr(directive, "upgrade_ops_list", None) or [directive.upgrade_ops]:
+                    STATE.compare["diffs"].extend(render_diff(diff) for diff in upgrade_ops.as_diffs())
+            # Nothing is written: an empty list of directives makes Alembic skip the file.
+            directives[:] = []
+
+        arguments["process_revision_directives"] = capture
     original_configure(self, **arguments)
     STATE.configured += 1
     STATE.per_migration = bool(arguments.get("transaction_per_migration"))
@@ -606,6 +640,13 @@ def main():
         created = command.revision(config, message=request["message"], autogenerate=bool(request.get("autogenerate")))
         scripts = created if isinstance(created, list) else [created]
         emit("created", revisions=[{"revision": s.revision, "path": s.path, "down_revision": list(alembic_util.to_tuple(s.down_revision, default=()))} for s in scripts if s is not None])
+        return
+    if op == "compare":
+        # The models against the migrated schema, as `alembic revision --autogenerate` would see them.
+        STATE.phase = "env"
+        STATE.compare = {"diffs": [], "has_metadata": None}
+        command.revision(config, message="mutx-ops compare", autogenerate=True)
+        emit("compared", diffs=STATE.compare["diffs"], has_metadata=bool(STATE.compare["has_metadata"]))
         return
     if op == "merge":
         STATE.phase = "env"

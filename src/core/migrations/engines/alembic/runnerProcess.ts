@@ -25,6 +25,7 @@ export type RunnerEvent =
   | { event: 'done'; heads: string[] }
   | { event: 'graph'; revisions: RunnerRevision[]; heads: string[]; bases: string[] }
   | { event: 'created'; revisions: { revision: string; path: string; down_revision: string[] }[] }
+  | { event: 'compared'; diffs: string[]; has_metadata: boolean }
   | ({ event: 'failed' } & RunnerFailure);
 
 export interface RunnerPlanStep {
