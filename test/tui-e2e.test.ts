@@ -80,7 +80,8 @@ async function processesGone(timeoutMs = 10_000): Promise<void> {
     }
   };
   for (;;) {
-    const pids = fs.readdirSync(dir).map((name) => (JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as { pid: number }).pid);
+    // Run states only (a run's .lock and its temporary files sit beside them).
+    const pids = fs.readdirSync(dir).filter((name) => name.endsWith('.json')).map((name) => (JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as { pid: number }).pid);
     if (!pids.some(alive)) return;
     if (Date.now() > deadline) throw new Error(`mutx-ops (pid ${pids.join(', ')}) still running after the terminal closed`);
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -133,8 +133,10 @@ describe('npm start in a fresh clone with nothing configured (tmux)', () => {
     expect(running.state).toBe('running');
     expect(running.ownedByApp).toBe(true);
     expect(running.dataDir.startsWith(path.join(clone, '.mutx-ops') + path.sep)).toBe(true);
-    // The header names the very server the sandbox runs.
-    expect(text).toContain(`postgresql://postgres@127.0.0.1:${running.port}/mutx`);
+    // The header names the very server the sandbox runs (on its Unix socket only, never TCP).
+    expect(running.url).toBeDefined();
+    expect(text).toContain(running.url!.replace(/\?.*$/, ''));
+    expect(text).toContain(`:${running.port}/mutx`);
     expect(fs.existsSync(path.join(clone, 'dist', 'mutx-ops.js'))).toBe(true);
     process.stderr.write(`[tui-fresh-clone] npm start → home screen on a new sandbox: ${seconds.toFixed(1)} s\n`);
 
