@@ -8,6 +8,7 @@ export default defineConfig({
     exclude: ['test/reliability/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    setupFiles: ['test/setup/settingsSchema.ts'],
     pool: 'forks',
     maxWorkers: 2,
   },

@@ -11,6 +11,7 @@ export default defineConfig({
     globalSetup: ['test/reliability/globalSetup.ts'],
     testTimeout: 600_000,
     hookTimeout: 120_000,
+    setupFiles: ['test/setup/settingsSchema.ts'],
     pool: 'forks',
     maxWorkers: 2,
     // A scenario's failures are counted and reported; a retry would hide them.

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadProjectSettings } from '../src/core/config';
+import '../src/core/settingsSchema';
 import { initLocalCluster } from '../src/core/localCluster';
 import { destroySandbox } from '../src/core/sandbox';
 import { formatTable } from './migrations';

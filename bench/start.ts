@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { loadProjectSettings, PROJECT_FILE, type ProjectSettings } from '../src/core/config';
+import '../src/core/settingsSchema';
 import { destroySandbox, sandboxStatus } from '../src/core/sandbox';
 import { formatTable } from './migrations';
 import { baselineOnce } from './sandbox';
@@ -124,7 +125,7 @@ async function appOnce(command: string, project: string, settings: ProjectSettin
     check(text.includes('environment: sandbox (practice)'), `${command}: the home screen does not show the sandbox as target:\n${text.slice(-2000)}`);
     const status = await sandboxStatus(settings);
     check(status.state === 'running' && status.ownedByApp === true, `${command}: the sandbox is ${status.state}${status.ownedByApp ? '' : ' (not owned by the app)'}`);
-    check(text.includes(`postgresql://postgres@127.0.0.1:${status.port}/mutx`), `${command}: the header does not name the sandbox on port ${status.port}`);
+    check(/postgresql:\/\/postgres@%2F\S*mutx-sandbox-\w+:\d+\/mutx/.test(text) && text.includes(`:${status.port}/mutx`), `${command}: the header does not name the sandbox on port ${status.port}`);
     app.write('q');
     const code = await app.exit(20_000);
     check(code === 0, `${command}: exited ${code === undefined ? '(killed: no exit 20 s after q)' : code} after q`);

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuditTrail } from '../src/core/audit';
 import { loadProjectSettings } from '../src/core/config';
+import '../src/core/settingsSchema';
 import { parseTarget } from '../src/core/connection';
 import { migrate } from '../src/core/migrations/operations';
 import { Pty, sleep, stripAnsi } from './pty';

@@ -66,16 +66,20 @@ describe('the installed package in an Alembic project', () => {
   }, 60_000);
 
   it('opens the app on the project (tmux): home shows the Alembic revision against head', async () => {
-    const command = `DATABASE_URL='${db.url}' MUTX_OPS_PREFS_DIR='${path.join(work, 'prefs')}' TERM=xterm-256color '${bin}'; sleep 30`;
+    const stderrFile = path.join(work, 'app.stderr');
+    // CI=true as on a CI machine: Ink would draw nothing until exit; the app at a terminal draws anyway.
+    const command = `CI=true DATABASE_URL='${db.url}' MUTX_OPS_PREFS_DIR='${path.join(work, 'prefs')}' TERM=xterm-256color '${bin}' 2>'${stderrFile}'; echo "app exited $?"; sleep 60`;
     execFileSync('tmux', ['-u', '-L', SOCKET, 'new-session', '-d', '-s', 'app', '-x', '100', '-y', '30', '-c', project.dir, command]);
-    const deadline = Date.now() + 30_000;
+    // Generous: under a loaded CI machine the first frame has taken seconds.
+    const deadline = Date.now() + 50_000;
     let screen = '';
     while (Date.now() < deadline) {
       screen = execFileSync('tmux', ['-u', '-L', SOCKET, 'capture-pane', '-p', '-t', 'app'], { encoding: 'utf8' });
       if (/vs head head_0012/.test(screen) && screen.includes('Runbooks')) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    expect(screen).toMatch(/revision e7e7e7e7e7e7 .*vs head head_0012/);
+    const stderr = fs.existsSync(stderrFile) ? fs.readFileSync(stderrFile, 'utf8') : '(no stderr file)';
+    expect(screen, `stderr of the app: ${stderr}`).toMatch(/revision e7e7e7e7e7e7 .*vs head head_0012/);
     execFileSync('tmux', ['-L', SOCKET, 'send-keys', '-t', 'app', 'q']);
-  }, 60_000);
+  }, 90_000);
 });

@@ -190,9 +190,9 @@ describe('stamp, drift and unknown revisions', () => {
   });
 
   it('moves the ledger and audit mirror an older mutx-ops kept in public into the mutx_ops schema, audited, and only when it writes', async () => {
-    // The tables as mutx-ops 0.1 created them beside the version table.
+    // The tables as mutx-ops 0.1 created them beside the version table (it had no audit_head).
     await cli('upgrade', order[1]!);
-    await db.query('ALTER TABLE mutx_ops.ledger SET SCHEMA public; ALTER TABLE public.ledger RENAME TO mutx_ops_ledger; ALTER TABLE mutx_ops.audit SET SCHEMA public; ALTER TABLE public.audit RENAME TO mutx_ops_audit; DROP SCHEMA mutx_ops');
+    await db.query('ALTER TABLE mutx_ops.ledger SET SCHEMA public; ALTER TABLE public.ledger RENAME TO mutx_ops_ledger; ALTER TABLE mutx_ops.audit SET SCHEMA public; ALTER TABLE public.audit RENAME TO mutx_ops_audit; DROP TABLE mutx_ops.audit_head; DROP SCHEMA mutx_ops');
     const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.mutx_ops_ledger');
     // Reading (current, check) uses the old table where it is and moves nothing.
     const current = await json('current', '-v');
@@ -263,5 +263,40 @@ describe('history, heads, show', () => {
     expect(String(show.stdout)).toContain('-- +downgrade');
     expect(String(show.stdout)).toContain(`Checksum: ${graph.get(order[0]!).checksum}`);
     expect(String(show.stdout)).toMatch(/Created: /);
+  });
+});
+
+describe('a protected environment (issue 12, defect 2)', () => {
+  let prod: TestProject;
+  beforeAll(() => {
+    prod = createTestProject({ settings: 'lock_wait_seconds: 10\nenvironments:\n  production:\n    url_env: MUTX_MIGRATE_TEST_PROD_URL\n    protected: true\n' });
+  });
+  afterAll(() => prod.cleanup());
+  const prodCli = (...args: string[]) => runCli(['--env', 'production', ...args], { cwd: prod.dir, env: { MUTX_MIGRATE_TEST_PROD_URL: db.url, DATABASE_URL: undefined } });
+
+  it('upgrade, downgrade, stamp and reconcile without --confirm DBNAME on a non-TTY: exit 5, version table unchanged', async () => {
+    expect((await cli('upgrade', order[3]!)).exitCode).toBe(0);
+    const before = await versionRows();
+    const ledgerCount = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mutx_ops.ledger')).rows[0]!.n;
+    const ledgerBefore = await ledgerCount();
+    for (const args of [['downgrade', '-1'], ['upgrade', 'head'], ['stamp', 'head'], ['reconcile']]) {
+      const result = await prodCli(...args);
+      expect(result.exitCode, `${args.join(' ')}: ${String(result.all)}`).toBe(5);
+      expect(String(result.stderr)).toContain(`pass --confirm ${db.name}`);
+      expect(String(result.stderr)).toContain('nothing was done');
+      expect(await versionRows()).toEqual(before);
+    }
+    expect(await ledgerCount()).toBe(ledgerBefore);
+    const wrong = await prodCli('downgrade', '-1', '--confirm', 'not-this-one');
+    expect(wrong.exitCode).toBe(2);
+    expect(String(wrong.stderr)).toContain(`does not match the database name "${db.name}"`);
+    expect(await versionRows()).toEqual(before);
+    // Reading and --sql / --dry-run change nothing: no confirmation needed.
+    expect((await prodCli('current')).exitCode).toBe(0);
+    expect((await prodCli('downgrade', '-1', '--sql')).exitCode).toBe(0);
+    expect((await prodCli('reconcile', '--dry-run')).exitCode).toBe(0);
+    const right = await prodCli('downgrade', '-1', '--confirm', db.name);
+    expect(right.exitCode, String(right.all)).toBe(0);
+    expect(await versionRows()).toEqual([order[2]]);
   });
 });

@@ -48,7 +48,8 @@ afterAll(async () => {
 
 describe('runbooks with rehearsals', () => {
   it('deploy on a protected environment stops when the rehearsal (round trip) fails; the target is untouched', async () => {
-    const result = await cli(['run', 'deploy', '--env', 'production', '--yes', '--logs-duration', '1']);
+    // --yes answers the checklist; the plan of a protected environment needs its database name.
+    const result = await cli(['run', 'deploy', '--env', 'production', '--yes', '--confirm', db.name, '--logs-duration', '1']);
     const out = String(result.stdout) + String(result.stderr);
     expect(result.exitCode, out).toBe(1);
     expect(out).toMatch(/rehearsing upgrade r2 on a copy of the target first/);

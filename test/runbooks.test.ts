@@ -3,7 +3,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readMigrationDir } from '../src/core/migrations/engines/sql/file';
 import { RevisionGraph } from '../src/core/migrations/graph';
-import { loadRunbooks } from '../src/runbook/loader';
+import { AuditTrail } from '../src/core/audit';
+import { loadProjectSettings } from '../src/core/config';
+import { parseTarget } from '../src/core/connection';
+import { runRunbook } from '../src/runbook/engine';
+import type { RunEvent } from '../src/runbook/events';
+import { HeadlessInput } from '../src/runbook/headless';
+import { findRunbook, loadRunbooks } from '../src/runbook/loader';
 import { createTestDatabase, createTestProject, MUTX_MIGRATIONS, runCli, waitFor, type TestDatabase, type TestProject } from './helpers/db';
 import { environmentsYaml, logWriter, recordingServer, REPO_RUNBOOKS } from './helpers/runbooks';
 
@@ -193,7 +199,10 @@ describe('rollbacks', () => {
     expect((await cli(['backup', '--env', 'staging'])).exitCode).toBe(0);
     expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
     await db.query("INSERT INTO users (email) VALUES ('written-by-the-broken-release@example.com')");
+    // A newer backup at head (the broken release) must not be the one offered: it would undo the rollback.
+    expect((await cli(['backup', '--env', 'staging'])).exitCode).toBe(0);
     const result = await cli(['run', 'production-rollback', '--env', 'staging', '--yes', '--logs-duration', '1']);
+    expect(String(result.stdout)).toMatch(new RegExp(`holds ${beforeHead}, \\d+ min old, verified`));
     expect(result.exitCode, String(result.all)).toBe(0);
     for (const marker of ['stop', 'deploy_previous', 'start']) expect(fs.existsSync(path.join(project.dir, `${marker}.done`))).toBe(true);
     expect(await versionRows()).toEqual([beforeHead]);
@@ -201,16 +210,64 @@ describe('rollbacks', () => {
   });
 });
 
+describe('rollbacks rely on backups of the right revision (issue 12, defects 3 and 4)', () => {
+  it('production-rollback offers only a backup of the revision it rolled back to, else says there is none', async () => {
+    expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
+    await db.query("INSERT INTO users (email) VALUES ('kept@example.com')");
+    // Only backups at head exist (the one taken now, and the run's own): none at the revision rolled back to.
+    expect((await cli(['backup', '--env', 'staging'])).exitCode).toBe(0);
+    const result = await cli(['run', 'production-rollback', '--env', 'staging', '--yes', '--logs-duration', '1']);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(String(result.stdout)).toContain(`skipped: no verified backup from before this run holds ${beforeHead} (the revision the database is at): none to offer`);
+    expect(await versionRows()).toEqual([beforeHead]);
+    expect((await db.query('SELECT email FROM users')).rows).toEqual([{ email: 'kept@example.com' }]);
+  });
+
+  it('a skipped backup blocks the downgrade even when an older verified backup of another revision exists', async () => {
+    expect((await cli(['upgrade', beforeHead, '--env', 'staging'])).exitCode).toBe(0);
+    expect((await cli(['backup', '--env', 'staging'])).exitCode).toBe(0);
+    expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
+    const settings = loadProjectSettings({ cwd: project.dir });
+    const operator = { name: 'tester', host: 'test-host' };
+    const target = parseTarget({ url: db.url, environment: 'staging' });
+    const events: RunEvent[] = [];
+    // The core's drill hook sends the run's dump to /dev/full: a real ENOSPC, so the backup step fails; the operator skips it.
+    const result = await runRunbook({
+      loaded: findRunbook(settings.runbooksPath, 'production-rollback'),
+      ctx: { settings, operator, audit: new AuditTrail(settings.auditPath, operator), target, faults: { divertBackupStream: () => '/dev/full' } },
+      environment: settings.environments.staging,
+      input: new HeadlessInput({ yes: true, onFailure: 'skip', skipReason: 'disk is full, going ahead' }),
+      onEvent: (event) => events.push(event),
+    });
+    expect(result.outcome, JSON.stringify(events.filter((e) => e.type === 'step-failed' || e.type === 'run-finished'))).toBe('failed');
+    const failed = events.find((e): e is Extract<RunEvent, { type: 'step-failed' }> => e.type === 'step-failed' && e.stepId === 'downgrade');
+    expect(failed?.error).toContain(`no verified backup of ${db.name} at its current revision ${head}, taken in this run or younger than 60 min: this run's backup step "Back up the current state" was skipped`);
+    expect(await versionRows()).toEqual([head]);
+  });
+
+  it('the downgrade names the backup it relies on', async () => {
+    expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
+    const result = await cli(['run', 'emergency-rollback', '--env', 'staging', '--yes']);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(String(result.stdout)).toMatch(new RegExp(`relies on backup staging_\\S+ \\(at ${head}, taken in this run, verified\\)`));
+    expect(String(result.stdout)).toMatch(/✔ downgrade .*; backup staging_\S+/);
+  });
+});
+
 describe('protected environments', () => {
-  it('a destructive step waits for the typed database name; a wrong name changes nothing', async () => {
-    expect((await cli(['upgrade', 'head', '--env', 'production'])).exitCode).toBe(0);
+  it('the plan waits for --confirm DBNAME (--yes is not enough); a wrong name changes nothing', async () => {
+    expect((await cli(['upgrade', 'head', '--env', 'production', '--confirm', db.name])).exitCode).toBe(0);
     const paused = await cli(['run', 'emergency-rollback', '--env', 'production', '--yes']);
     expect(paused.exitCode).toBe(5);
-    expect(String(paused.stdout)).toMatch(new RegExp(`type "${db.name}" to confirm`));
+    expect(String(paused.stdout)).toContain(`pass --confirm ${db.name} (--yes is not enough on a protected environment)`);
+    expect(String(paused.stdout)).toMatch(new RegExp(`run --resume \\S+ --confirm ${db.name}\``));
+    // Paused before the first changing step: no backup was taken, nothing moved.
+    expect(backupCount()).toBe(0);
     const wrong = await cli(['run', 'emergency-rollback', '--env', 'production', '--yes', '--confirm', 'not-the-db']);
     expect(wrong.exitCode).toBe(1);
-    expect(String(wrong.stdout)).toMatch(/typed "not-the-db" instead of/);
+    expect(String(wrong.stdout)).toMatch(new RegExp(`"not-the-db" does not match the database name "${db.name}": nothing was changed`));
     expect(await versionRows()).toEqual([head]);
+    expect(backupCount()).toBe(0);
     const right = await cli(['run', 'emergency-rollback', '--env', 'production', '--yes', '--confirm', db.name]);
     expect(right.exitCode, String(right.all)).toBe(0);
     expect(await versionRows()).toEqual([beforeHead]);
@@ -220,10 +277,40 @@ describe('protected environments', () => {
     const dir = path.join(project.dir, 'custom-runbooks');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'bare-upgrade.yaml'), 'name: bare-upgrade\ntitle: Bare upgrade\ndescription: upgrade without a backup\nsteps:\n  - id: up\n    title: Upgrade\n    text: no backup first\n    type: migrate\n    action: upgrade\n    target: head\n');
-    const result = await cli(['run', path.join(dir, 'bare-upgrade.yaml'), '--env', 'production', '--yes']);
+    const result = await cli(['run', path.join(dir, 'bare-upgrade.yaml'), '--env', 'production', '--confirm', db.name]);
     expect(result.exitCode).toBe(1);
     expect(String(result.stdout)).toMatch(/no verified backup of .* younger than 30 min: refusing to change a protected environment/);
     expect(await db.query("SELECT 1 FROM pg_tables WHERE tablename = 'users'")).toMatchObject({ rowCount: 0 });
+  });
+});
+
+describe('the plan before anything changes', () => {
+  it('headless emergency-rollback without --yes prints its plan and stops before the backup (exit 5); --resume --yes finishes it', async () => {
+    expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
+    const paused = await cli(['run', 'emergency-rollback', '--env', 'staging']);
+    expect(paused.exitCode, String(paused.all)).toBe(5);
+    const out = String(paused.stdout);
+    expect(out).toMatch(/plan of run \S+ on postgresql:/);
+    expect(out).toMatch(new RegExp(`Roll back the problematic migration \\[destructive\\]\\n +mutx-ops downgrade -1 .*\\n +${head} → ${beforeHead}: 1 revision`));
+    expect(out).toMatch(/Take a database backup immediately \[changes\]\n +pg_dump --format=custom/);
+    // It stops at the first question (the review, read-only), long before the backup.
+    expect(out).toMatch(/paused: step "Review what the rollback loses" needs the operator/);
+    expect(out).toMatch(/run --resume \S+ --yes`/);
+    expect(out).not.toContain('add --yes to confirm');
+    expect(backupCount()).toBe(0);
+    expect(await versionRows()).toEqual([head]);
+    const runId = /run (\S+) paused/.exec(out)![1]!;
+    const resumed = await cli(['run', '--resume', runId, '--yes']);
+    expect(resumed.exitCode, String(resumed.all)).toBe(0);
+    expect(await versionRows()).toEqual([beforeHead]);
+    expect(backupCount()).toBe(1);
+  });
+
+  it('a runbook that changes nothing runs without a confirmation', async () => {
+    const result = await cli(['run', 'status', '--env', 'staging']);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(String(result.stdout)).toMatch(/plan of run/);
+    expect(String(result.stdout)).not.toContain('confirm the plan');
   });
 });
 

@@ -75,7 +75,8 @@ describe('sandbox: start, use, reset, crash, stop', () => {
   it('sandbox start creates it from nothing, at the revision before head, with rows', async () => {
     const started = await json(['sandbox', 'start']);
     expect(started).toMatchObject({ ok: true, created: true, already_running: false, starting_revisions: seeded });
-    expect(started.url).toMatch(/^postgresql:\/\/postgres@127\.0\.0\.1:\d+\/mutx$/);
+    // A Unix socket in a private folder, never TCP (see test/sandboxIsolation.test.ts).
+    expect(started.url).toMatch(/^postgresql:\/\/postgres@%2F[^:]*mutx-sandbox-[^:]*:\d+\/mutx$/);
     expect(started.port).not.toBe(5432);
 
     const status = await json(['sandbox', 'status']);

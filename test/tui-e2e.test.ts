@@ -167,6 +167,13 @@ describe('mutx-ops in a real terminal (tmux)', () => {
       await waitForScreen(`[ ] ${label}`);
       await keys('Space');
     }
+    // Before the first step that changes anything (the backup): the plan, confirmed with y only.
+    text = await waitForScreen('Run this plan? Next: "Back up the database"', 30_000);
+    expect(text).toMatch(/pg_dump --format=custom/);
+    await keys('Enter');
+    text = await waitForScreen('enter is not enough here');
+    expect(fs.existsSync(path.join(project.dir, '.mutx-ops', 'backups'))).toBe(false);
+    await keys('y');
     // The backup runs, then the manual code-deploy step asks to be confirmed.
     text = await waitForScreen('confirm when done', 60_000);
     expect(text).toMatch(/✔ 3\. Back up the database — done/);
@@ -195,6 +202,15 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     // The downgrade's review first: what it loses (user_identities and its rows), next to the restore alternative.
     text = await waitForScreen('Review what the rollback loses ·', 30_000);
     await readReviewToTheEnd('Review what the rollback loses');
+    // The plan: the backup's destination, then downgrade head → previous. Enter (twice) changes nothing.
+    text = await waitForScreen('Run this plan? Next: "Take a database backup immediately"', 30_000);
+    const previousRevision = loadGraph(loadProjectSettings({ cwd: project.dir })).get(HEAD).revises[0]!;
+    expect(text).toContain(`9d3e71c2a5b8 → ${previousRevision}: 1 revision`);
+    expect(text).toMatch(/into \S*\.mutx-ops\/backups/);
+    await keys('Enter', 'Enter');
+    await waitForScreen('enter is not enough here');
+    expect(await revisions()).toEqual([HEAD]);
+    await keys('y');
     text = await waitForScreen('confirm when done', 60_000);
     expect(text).toMatch(/✔ 2\. Review what the rollback loses — done/);
     expect(text).toMatch(/✔ 3\. Take a database backup immediately — done/);

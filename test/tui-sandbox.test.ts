@@ -72,7 +72,7 @@ describe('mutx-ops with no database configured (tmux)', () => {
     const text = await waitForScreen('pending migration', 90_000);
     expect(text).toContain('environment: sandbox (practice)');
     expect(text).toContain(`revision ${seeded[0]!.slice(0, 12)} vs head ${head.slice(0, 12)} · 1 pending migration`);
-    expect(text).toMatch(/postgresql:\/\/postgres@127\.0\.0\.1:\d+\/mutx/);
+    expect(text).toMatch(/postgresql:\/\/postgres@%2F\S*mutx-sandbox-\w+:\d+\/mutx/);
 
     const running = await sandboxStatus(settings);
     expect(running.state).toBe('running');

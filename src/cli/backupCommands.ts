@@ -125,6 +125,14 @@ async function ask(question: string, signal: AbortSignal): Promise<string> {
   }
 }
 
+function parseWaitLock(text: string): number {
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(seconds) || seconds > 86_400) {
+    throw new MutxError('usage', `--wait-lock must be a number of seconds between 0 and 86400, not "${text.slice(0, 20)}"`);
+  }
+  return seconds;
+}
+
 const interactive = () => Boolean(process.stdin.isTTY && process.stderr.isTTY);
 
 export function registerBackupCommands(program: Command, run: Runner, signal: AbortSignal): void {
@@ -216,13 +224,16 @@ export function registerBackupCommands(program: Command, run: Runner, signal: Ab
     .option('--yes', 'do not ask (not enough on a protected environment: use --confirm)')
     .option('--confirm <dbname>', 'the database name, typed: required on a protected environment without a terminal')
     .option('--no-safety-backup', 'do not back up the current state first')
-    .action((file: string, opts: { into?: string; yes?: boolean; confirm?: string; safetyBackup: boolean }) =>
+    .option('--wait-lock <seconds>', 'how long to wait for the migration lock of the database restored over (default lock_wait_seconds)')
+    .action((file: string, opts: { into?: string; yes?: boolean; confirm?: string; safetyBackup: boolean; waitLock?: string }) =>
       run(async (globals, out) => {
         const ctx = await coreContextFrom(globals, { signal });
         const database = opts.into ?? ctx.target.database;
         const resolved = resolveBackup(ctx.settings, file, { target: ctx.target });
         const what = `${path.basename(resolved.file)}${isCatalogued(resolved) ? ` (revision ${resolved.revisions.join(', ') || 'base'}, taken ${age(resolved.createdAt)} ago by ${resolved.operator})` : ' (uncatalogued)'}`;
-        if (!ctx.target.protected && !opts.yes && opts.confirm !== database) {
+        // A backup of another database asks for the name typed in the core (restoreBackup), like a protected target.
+        const foreign = isCatalogued(resolved) && resolved.database !== database;
+        if (!ctx.target.protected && !foreign && !opts.yes && opts.confirm !== database) {
           if (!interactive()) {
             throw new MutxError('usage', `restore replaces the contents of "${database}": pass --yes to go ahead`, { hint: 'or run it on a terminal to confirm' });
           }
@@ -232,9 +243,10 @@ export function registerBackupCommands(program: Command, run: Runner, signal: Ab
         const result = await restoreBackup(ctx, file, {
           into: opts.into,
           safetyBackup: opts.safetyBackup,
-          confirmText: ctx.target.protected ? opts.confirm : undefined,
+          lockWaitSeconds: opts.waitLock !== undefined ? parseWaitLock(opts.waitLock) : undefined,
+          confirmText: ctx.target.protected || foreign ? opts.confirm : undefined,
           confirm:
-            ctx.target.protected && opts.confirm === undefined && interactive()
+            (ctx.target.protected || foreign) && opts.confirm === undefined && interactive()
               ? async ({ database: name, description }) => {
                   process.stderr.write(`${description}\n`);
                   return ask(`Type the database name (${name}) to restore into it: `, signal);

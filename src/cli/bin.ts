@@ -1,17 +1,14 @@
 import { Command, CommanderError, Option } from 'commander';
-import { AuditTrail } from '../core/audit';
+import { AuditTrail, takeAuditFailures } from '../core/audit';
 import { ExitCode, MutxError } from '../core/errors';
+import { findProjectRoot } from '../core/config';
 import { settingsFrom, operatorFrom, type GlobalOptions } from './context';
-import { registerBackupCommands } from './backupCommands';
-import { registerMigrationCommands } from './migrationCommands';
-import { registerReviewCommands } from './reviewCommands';
-import { registerRehearseCommands } from './rehearseCommands';
-import { registerSandboxCommands } from './sandboxCommands';
-import { registerRunCommands } from './runCommands';
+import { COMMAND_MODULES, READ_ONLY_COMMANDS, commandWord } from './commandModules';
 import { Output } from './output';
 import { PREFERENCE_KEYS, readPreferences, writePreference, type PreferenceKey } from './prefs';
 
 declare const MUTX_OPS_VERSION: string | undefined;
+
 const version = typeof MUTX_OPS_VERSION === 'string' ? MUTX_OPS_VERSION : 'dev';
 
 /**
@@ -23,9 +20,15 @@ async function main(argv: string[]): Promise<number> {
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
-    if (interrupts > 1) process.exit(ExitCode.interrupted);
+    if (interrupts > 1 || commandFinished) process.exit(ExitCode.interrupted);
     process.stderr.write(`mutx-ops: ${signal}: cancelling the running statement on the server… (again to force quit)\n`);
     abort.abort(signal);
+    // Cancelling takes a round trip or two; whatever still holds the process after that is not
+    // worth a hang (what was interrupted is recorded by the next mutx-ops, as after kill -9).
+    setTimeout(() => {
+      process.stderr.write(`mutx-ops: ${signal}: still running ${SIGNAL_GRACE_MS / 1000} s after the signal: exiting\n`);
+      process.exit(ExitCode.interrupted);
+    }, SIGNAL_GRACE_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -55,27 +58,40 @@ async function main(argv: string[]): Promise<number> {
     } catch (error) {
       exitCode = out.error(error, Boolean(globals.debug));
     }
+    // An end record that could not be written after the operation ran: its result above stands.
+    for (const failure of takeAuditFailures()) {
+      process.stderr.write(`mutx-ops: audit: ${failure.action} ended (${failure.outcome}) but its end record could not be written: ${failure.error}${failure.hint ? ` — ${failure.hint}` : ''}; the next mutx-ops records it as interrupted\n`);
+      if (exitCode === ExitCode.ok) exitCode = ExitCode.failed;
+    }
   };
 
-  registerMigrationCommands(program, run, abort.signal);
-  registerSandboxCommands(program, run, abort.signal);
-  registerBackupCommands(program, run, abort.signal);
-  registerRunCommands(program, run, abort.signal);
-  registerReviewCommands(program, run, abort.signal);
-  registerRehearseCommands(program, run, abort.signal);
+  const word = commandWord(argv);
+  const owner = COMMAND_MODULES.find((entry) => word !== undefined && entry.commands.includes(word));
+  const registrars = await Promise.all((owner ? [owner] : word === 'audit' || word === 'prefs' ? [] : COMMAND_MODULES).map((entry) => entry.load()));
+  for (const register of registrars) register(program, run, abort.signal);
+  // The settings schema (zod, yaml) is needed to read a mutx-ops.yaml, and by every command that
+  // may read one elsewhere (a drill's copy, a runbook); the read-only commands skip it without a file.
+  if (!word || !READ_ONLY_COMMANDS.has(word) || findProjectRoot().file) await import('../core/settingsSchema');
 
   const audit = program.command('audit').description('the tamper-evident audit trail');
   audit
     .command('verify')
-    .description('check the hash chain; names the first bad record')
+    .description("check the hash chain (names the first bad record) and its anchors in the databases' audit mirrors")
+    .option('--file-only', 'check the file alone, without connecting to any database')
+    .action((opts: { fileOnly?: boolean }) => run(async (globals, out) => (await import('./auditCommands')).auditVerifyCommand(globals, out, opts)));
+  audit
+    .command('repair')
+    .description('move a damaged last record (cut short by a full disk or a truncation) aside, audited')
     .action(() =>
       run(async (globals, out) => {
         const trail = new AuditTrail(settingsFrom(globals).auditPath, await operatorFrom());
-        const result = trail.verify();
+        const result = trail.repair();
         out.result({ file: trail.file, ...result }, () =>
-          result.ok ? `audit trail OK: ${result.records} record(s) in ${trail.file}` : `audit trail BROKEN at ${trail.file}:${result.firstBad!.line}${result.firstBad!.seq ? ` (record ${result.firstBad!.seq})` : ''}: ${result.firstBad!.reason}`,
+          result.repaired
+            ? `moved the damaged last record (${result.bytes} bytes, sha256 ${result.sha256.slice(0, 16)}…) of ${trail.file} to ${result.movedTo}; recorded as record ${result.record.seq} (audit.repair)`
+            : `nothing repaired in ${trail.file}: ${result.reason}`,
         );
-        return result.ok ? ExitCode.ok : ExitCode.failed;
+        return result.repaired || /nothing to repair/.test(result.reason) ? ExitCode.ok : ExitCode.failed;
       }),
     );
   audit
@@ -90,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
         const records = trail.last(count);
         out.result({ records }, () =>
           records.map((r) => {
-            const revs = r.revisions_before || r.revisions_after ? ` [${(r.revisions_before ?? []).join(',') || 'base'} → ${(r.revisions_after ?? []).join(',') || 'base'}]` : '';
+            const revs = r.revisions_before || r.revisions_after ? ` [${revisionsText(r.revisions_before)} → ${revisionsText(r.revisions_after)}]` : '';
             return `${String(r.seq).padStart(5)} ${r.ts} ${r.operator}@${r.host} ${r.action} ${r.phase}${r.outcome ? ` ${r.outcome}` : ''}${r.duration_ms !== undefined ? ` ${r.duration_ms} ms` : ''}${revs}${r.target ? ` ${r.target}` : ''}${r.error ? ` — ${r.error}` : ''}`;
           }),
         );
@@ -128,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
     const appStart = performance.now();
     const { prepareAppTarget } = await import('./appTarget');
     let targetReady = 0;
-    const [prepared, { runTui }] = await Promise.all([prepareAppTarget().finally(() => (targetReady = performance.now())), import('./tui')]);
+    const [prepared, { runTui }] = await Promise.all([prepareAppTarget().finally(() => (targetReady = performance.now())), importAppAtTerminal()]);
     const code = await runTui({ prepared, marks: { appStart, targetReady } });
     // Pool sockets or a follower may still hold the loop: the app is done, so is the process.
     process.exit(code);
@@ -146,9 +162,42 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+/**
+ * Ink decides once, as it loads, whether it runs in CI (CI or CONTINUOUS_INTEGRATION set): then it
+ * draws nothing until it exits. Here stdin and stdout are a terminal, so an operator in a shell that
+ * happens to carry CI=true (a CI debug session, a container image) still gets the live app.
+ */
+async function importAppAtTerminal(): Promise<typeof import('./tui')> {
+  const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+  process.env.CI = 'false';
+  process.env.CONTINUOUS_INTEGRATION = 'false';
+  try {
+    return await import('./tui');
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+/** Revision rows as recorded; undefined (not known, e.g. the operation stopped first) is not "base". */
+function revisionsText(rows: string[] | undefined): string {
+  return rows === undefined ? '?' : rows.join(',') || 'base';
+}
+
+/** After a signal, how long cancelling may take before the process exits anyway. */
+const SIGNAL_GRACE_MS = 10_000;
+/** After the command finished, how long a stray handle (a socket left open) may keep the process. */
+const EXIT_GRACE_MS = 2_000;
+let commandFinished = false;
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    commandFinished = true;
+    // The command is done: nothing may keep the process alive (an unref'd timer fires only if something else still does).
+    setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
   },
   (error: unknown) => {
     process.stderr.write(`mutx-ops: internal error: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -3,7 +3,6 @@ import { loadProjectSettings, type ProjectSettings } from '../core/config';
 import { parseTarget, type Target } from '../core/connection';
 import { MutxError } from '../core/errors';
 import { currentOperator, type Operator } from '../core/identity';
-import { sandboxUrl } from '../core/sandbox';
 import type { CoreContext } from '../core/migrations/operations';
 import { readPreferences } from './prefs';
 
@@ -52,13 +51,27 @@ export async function targetFrom(options: GlobalOptions, settings: ProjectSettin
     if (!url) {
       throw new MutxError('config', `environment "${envName}" reads its URL from $${environment.url_env}, which is not set`, { hint: `export ${environment.url_env}=postgresql://…` });
     }
+    if (environment.protected && environment.ssl_mode && sslFromEnv && weakerSslMode(sslFromEnv, environment.ssl_mode)) {
+      throw new MutxError('config', `DATABASE_SSL_MODE=${sslFromEnv.slice(0, 20)} would weaken protected environment "${envName}" (ssl_mode: ${environment.ssl_mode})`, {
+        hint: `unset DATABASE_SSL_MODE (or set it to ${environment.ssl_mode} or stricter); change ssl_mode in mutx-ops.yaml if the server really has no certificate`,
+      });
+    }
     return parseTarget({ url, sslMode: sslFromEnv ?? environment.ssl_mode, environment: envName, protected: environment.protected });
   }
   if (process.env.DATABASE_URL) return parseTarget({ url: process.env.DATABASE_URL, sslMode: sslFromEnv });
   // Nothing configured: the sandbox, if it is running (starting it is explicit, or the app's job).
+  const { sandboxUrl } = await import('../core/sandbox');
   const sandbox = await sandboxUrl(settings);
-  if (sandbox) return parseTarget({ url: sandbox, sslMode: 'disable' });
+  if (sandbox) return parseTarget({ url: sandbox, sslMode: 'disable', sandbox: true });
   throw new MutxError('config', 'no database given', { hint: 'set DATABASE_URL, pass --database-url URL, or --env NAME from mutx-ops.yaml; or run `mutx-ops sandbox start` for a local practice database' });
+}
+
+const SSL_STRENGTH = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+/** True when `requested` checks less than `configured` (an unknown mode is left to parseTarget to refuse). */
+function weakerSslMode(requested: string, configured: string): boolean {
+  const r = SSL_STRENGTH.indexOf(requested.toLowerCase());
+  return r >= 0 && r < SSL_STRENGTH.indexOf(configured);
 }
 
 /**

@@ -10,6 +10,7 @@ import { describeHolder } from '../core/migrations/lock';
 import { readRehearsals, rehearsalSummary } from '../core/rehearse/record';
 import { coreContextFrom, settingsFrom, type GlobalOptions } from './context';
 import { formatDuration, Output } from './output';
+import { requireProtectedConfirmation } from './protectedConfirm';
 
 export type Runner = (fn: (globals: GlobalOptions, out: Output) => Promise<number | void>) => Promise<void>;
 
@@ -242,6 +243,7 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
       .option('--wait-lock <seconds>', 'how long to wait for another mutx-ops holding the migration lock')
       .option('--single-transaction', 'run all migrations in one transaction')
       .option('--accept-changed <rev...>', 'record the new checksum of an applied revision whose file changed')
+      .option('--confirm <dbname>', 'the database name: required on a protected environment without a terminal')
       .action((target: string, opts: Record<string, unknown>) =>
         run(async (globals, out) => {
           const options = migrateOptions(opts);
@@ -251,6 +253,7 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
             out.result({ sql, steps: plan.steps.map((s) => s.migration.revision) }, () => sql.trimEnd());
             return;
           }
+          await requireProtectedConfirmation(ctx.target, `${direction} ${target}`, opts.confirm as string | undefined, signal);
           const result = await migrate(ctx, direction, target, options);
           out.result(
             { ok: true, direction, target, before: result.headsBefore, after: result.headsAfter, steps: result.steps, accepted_changed: result.acceptedChanged },
@@ -269,10 +272,12 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
     .option('--dry-run', 'say what would run and change nothing')
     .option('--timeout <seconds>', 'cancel on the server and exit 124 after this long')
     .option('--wait-lock <seconds>', 'how long to wait for another mutx-ops holding the migration lock')
+    .option('--confirm <dbname>', 'the database name: required on a protected environment without a terminal')
     .action((opts: Record<string, unknown>) =>
       run(async (globals, out) => {
         const options = migrateOptions(opts);
         const ctx = await coreContextFrom(globals, { signal, onEvent: progressPrinter(out) });
+        if (!opts.dryRun) await requireProtectedConfirmation(ctx.target, 'reconcile', opts.confirm as string | undefined, signal);
         const result = await reconcile(ctx, { timeoutSeconds: options.timeoutSeconds, lockWaitSeconds: options.lockWaitSeconds, dryRun: Boolean(opts.dryRun) });
         const at = result.versionRows.join(', ') || 'base';
         out.result({ ok: true, dry_run: Boolean(opts.dryRun), reconciled: result.reconciled, current: result.versionRows }, () =>
@@ -288,9 +293,11 @@ export function registerMigrationCommands(program: Command, run: Runner, signal:
     .description('set the version table to TARGET without running migrations')
     .argument('<target>', 'head | heads | ID | base')
     .option('--purge', 'delete every row first (also unknown revisions)')
-    .action((target: string, opts: { purge?: boolean }) =>
+    .option('--confirm <dbname>', 'the database name: required on a protected environment without a terminal')
+    .action((target: string, opts: { purge?: boolean; confirm?: string }) =>
       run(async (globals, out) => {
         const ctx = await coreContextFrom(globals, { signal });
+        await requireProtectedConfirmation(ctx.target, `stamp ${target}`, opts.confirm, signal);
         const result = await stamp(ctx, target, { purge: opts.purge });
         out.result({ ok: true, before: result.before, after: result.after }, () => `stamped ${result.before.join(', ') || 'base'} → ${result.after.join(', ') || 'base'}`);
       }),

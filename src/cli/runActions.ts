@@ -5,6 +5,7 @@ import { runRunbook, type RunOptions, type RunResult } from '../runbook/engine';
 import type { RunEvent } from '../runbook/events';
 import { HeadlessInput, type HeadlessAnswers } from '../runbook/headless';
 import { findRunbook } from '../runbook/loader';
+import { planLines } from '../runbook/plan';
 
 export { loadRunbooks } from '../runbook/loader';
 export { listRuns, loadRunState } from '../runbook/state';
@@ -25,6 +26,10 @@ export function eventPrinter(json: boolean) {
     switch (event.type) {
       case 'run-started':
         out(`run ${event.runId}: ${event.title} on ${event.target}${event.environment ? ` [${event.environment}${event.protected ? ', PROTECTED' : ''}]` : ''}${event.drill ? ' [DRILL]' : ''}${event.resumed ? ' (resumed)' : ''}`);
+        break;
+      case 'plan':
+        out(`plan of run ${event.runId} on ${event.target}:`);
+        for (const line of planLines(event.steps)) out(`  ${line}`);
         break;
       case 'step-started':
         out(`[${event.index + 1}/${event.total}] ${event.title}`);
@@ -47,6 +52,7 @@ export function eventPrinter(json: boolean) {
       case 'needs-input':
         // A review is read in full before it is answered: its SQL and findings, line by line.
         if (event.request.kind === 'review') for (const line of event.request.lines) out(`    │ ${line.text}`);
+        if (event.request.kind === 'confirm') for (const line of event.request.detail ?? []) out(`    │ ${line}`);
         if (event.request.kind !== 'logs-watch') out(`    ? ${describe(event.request)}`);
         break;
       case 'input-received':
@@ -84,7 +90,10 @@ function describe(request: import('../runbook/events').InputRequest): string {
     case 'logs-watch':
       return request.prompt;
     case 'review':
-      return request.acknowledge ? `${request.title}: ${request.counts.error} error-level finding(s): ${request.acknowledge.prompt} (--confirm ${request.acknowledge.expected} --acknowledge REASON)` : `${request.title}: ${request.headline} (--yes once read)`;
+      return request.acknowledge ? `${request.title}: ${request.counts.error} error-level finding(s): ${request.acknowledge.prompt} (--confirm ${request.acknowledge.expected} --acknowledge REASON)` : `${request.title}: ${request.headline} (--yes once read)`;    case 'plan':
+      return request.mode === 'typed'
+        ? `confirm the plan above before "${request.firstChange}" on ${request.target}: pass --confirm ${request.expected} (--yes is not enough on a protected environment)`
+        : `confirm the plan above before "${request.firstChange}" on ${request.target}: pass --yes`;
   }
 }
 

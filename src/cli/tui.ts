@@ -254,6 +254,16 @@ export function createServices(base: ServiceBase): Services {
       };
     },
 
+    authoring() {
+      return { autogenerate: settings.engine === 'alembic' };
+    },
+
+    async createRevision({ message, autogenerate }) {
+      const { autogenerateRevision, createRevision } = await import('../core/migrations/operations');
+      const created = autogenerate ? await autogenerateRevision(ctx(), message) : await createRevision(settings, message);
+      return { ...created, content: fs.readFileSync(created.file, 'utf8') };
+    },
+
     async revisionFindings(id) {
       const { reviewRevision } = await import('../core/review/review');
       // Sizes when the database answers; the findings themselves need none.

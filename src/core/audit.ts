@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
-import { ensurePrivateDir } from './config';
+import { ensurePrivateDir, openStateFileForAppend, openStateFileForRead, writeFileAtomic } from './statePaths';
 import { redactSecrets } from './connection';
-import { AUDIT_TABLE, legacyTable, moveLegacyTables, OWN_SCHEMA } from './migrations/ownTables';
+import { AUDIT_HEAD_TABLE, AUDIT_TABLE, legacyTable, moveLegacyTables, OWN_SCHEMA } from './migrations/ownTables';
 import { MutxError } from './errors';
 import type { Operator } from './identity';
 
@@ -55,6 +56,8 @@ const GENESIS = '0'.repeat(64);
 const LOCK_WAIT_MS = 10_000;
 /** An empty or unreadable lock file (or op marker) older than this was left by a killed process. */
 const STALE_EMPTY_MS = 2_000;
+/** Records per INSERT when mirroring. */
+const MIRROR_BATCH = 2_000;
 /** Chunk size of the backward scan for an interrupted operation's records. */
 const TAIL_SCAN_BYTES = 256 * 1024;
 
@@ -82,6 +85,8 @@ export class AuditTrail {
   private readonly lockFile: string;
   private readonly openOpsDir: string;
   private unmirrored: AuditRecord[] = [];
+  /** Names this trail in databases' head rows: the machine and the file's absolute path. */
+  readonly trailId: string;
 
   constructor(
     file: string,
@@ -91,6 +96,7 @@ export class AuditTrail {
     this.headFile = `${file}.head`;
     this.lockFile = `${file}.lock`;
     this.openOpsDir = `${file}.open`;
+    this.trailId = `${os.hostname()}:${path.resolve(file)}`;
   }
 
   /** Appends one record under a file lock so concurrent mutx-ops processes keep one chain. */
@@ -105,7 +111,8 @@ export class AuditTrail {
    * append repairs.
    */
   private appendLocked(entry: AuditEntry, opId: string): AuditRecord {
-    const last = this.readLastRecord();
+    const tail = this.readTail();
+    const last = tail.record;
     const body: Omit<AuditRecord, 'hash'> = {
       seq: (last?.seq ?? 0) + 1,
       ts: new Date().toISOString(),
@@ -117,15 +124,34 @@ export class AuditTrail {
       prev: last?.hash ?? GENESIS,
     };
     const record: AuditRecord = { ...body, hash: hashRecord(body.prev, body) };
-    const fd = fs.openSync(this.file, 'a', 0o600);
+    // A whole record chaining to the last one but missing its newline (`truncate -s -1`): nothing
+    // is lost, so the newline is written first rather than gluing two records onto one line.
+    const line = Buffer.from(`${tail.terminated ? '' : '\n'}${JSON.stringify(record)}\n`);
+    const fd = openStateFileForAppend(this.file);
+    let size = 0;
     try {
-      fs.writeSync(fd, `${JSON.stringify(record)}\n`);
+      size = fs.fstatSync(fd).size;
+      writeWhole(fd, line);
       fs.fsyncSync(fd);
+    } catch (error) {
+      // A short write (disk full, file size limit) must not leave half a record behind.
+      truncateBack(fd, size);
+      throw writeFailure(this.file, error);
     } finally {
       fs.closeSync(fd);
     }
-    fs.chmodSync(this.file, 0o600);
-    writeFileAtomic(this.headFile, `${JSON.stringify({ seq: record.seq, hash: record.hash })}\n`);
+    try {
+      writeFileAtomic(this.headFile, `${JSON.stringify({ seq: record.seq, hash: record.hash })}\n`);
+    } catch (error) {
+      // Without its head marker the record would look like tampering later: take it back.
+      const again = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+      try {
+        truncateBack(again, size);
+      } finally {
+        fs.closeSync(again);
+      }
+      throw writeFailure(this.headFile, error);
+    }
     this.unmirrored.push(record);
     return record;
   }
@@ -141,12 +167,20 @@ export class AuditTrail {
     const startedAt = Date.now();
     const markerPath = path.join(this.openOpsDir, opId);
     ensurePrivateDir(path.dirname(this.file));
-    ensurePrivateDir(this.openOpsDir);
+    ensurePrivateDir(this.openOpsDir, { mark: false });
     const marker: OpenMarker = { op_id: opId, pid: process.pid, action: entry.action, run_id: entry.run_id, target: entry.target, started: new Date(startedAt).toISOString() };
-    fs.writeFileSync(markerPath, JSON.stringify(marker), { mode: 0o600 });
-    // If this throws, the marker stays: once this process is gone, the next one records the
-    // interruption when the start record made it into the file, and drops the marker otherwise.
-    this.append({ ...entry, phase: 'start' }, opId);
+    fs.writeFileSync(markerPath, JSON.stringify(marker), { mode: 0o600, flag: 'wx' });
+    // If this process dies here, the marker stays: the next one records the interruption when the
+    // start record made it into the file, and drops the marker otherwise.
+    try {
+      this.append({ ...entry, phase: 'start' }, opId);
+    } catch (error) {
+      // No start record (append truncates a partial one back): the operation must not run.
+      fs.rmSync(markerPath, { force: true });
+      // Its kind is kept: a refused state path is bad configuration (exit 2), a full disk a failure.
+      if (error instanceof MutxError) throw new MutxError(error.kind, `${entry.action} did not run: the audit trail could not record its start: ${error.message}`, { hint: error.hint, details: error.details });
+      throw error;
+    }
     return new AuditOperation(this, opId, entry, startedAt, markerPath);
   }
 
@@ -218,7 +252,7 @@ export class AuditTrail {
     for (const id of opIds) found.set(id, { start: false, end: false });
     let fd: number;
     try {
-      fd = fs.openSync(this.file, 'r');
+      fd = openStateFileForRead(this.file);
     } catch {
       return found;
     }
@@ -271,14 +305,8 @@ export class AuditTrail {
   }
 
   readAll(): AuditRecord[] {
-    let text: string;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-    } catch {
-      return [];
-    }
     const records: AuditRecord[] = [];
-    for (const line of text.split('\n')) {
+    for (const { line } of readLines(this.file)) {
       if (!line.trim()) continue;
       try {
         records.push(JSON.parse(line) as AuditRecord);
@@ -290,33 +318,43 @@ export class AuditTrail {
   }
 
   last(count: number): AuditRecord[] {
-    const all = this.readAll();
-    return all.slice(Math.max(0, all.length - count));
+    const kept: AuditRecord[] = [];
+    for (const { line } of readLines(this.file)) {
+      if (!line.trim()) continue;
+      try {
+        kept.push(JSON.parse(line) as AuditRecord);
+      } catch {
+        continue;
+      }
+      if (kept.length > count) kept.shift();
+    }
+    return kept;
   }
 
-  verify(): AuditVerification {
-    let text: string;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        if (fs.existsSync(this.headFile)) {
-          return { ok: false, records: 0, firstBad: { line: 1, reason: 'the audit file is missing but its head marker exists (file deleted)' } };
-        }
-        return { ok: true, records: 0 };
+  /**
+   * Checks the chain line by line, streamed (a trail of any size: no whole-file string).
+   * `stopBeforeOffset` checks only the records before that byte (audit repair); `onRecord` sees
+   * every record that verified (the database mirror comparison).
+   */
+  verify(options: { stopBeforeOffset?: number; onRecord?: (record: AuditRecord) => void; chunkBytes?: number } = {}): AuditVerification {
+    if (!fs.existsSync(this.file)) {
+      if (fs.existsSync(this.headFile)) {
+        return { ok: false, records: 0, firstBad: { line: 1, reason: 'the audit file is missing but its head marker exists (file deleted)' } };
       }
-      throw error;
+      return { ok: true, records: 0 };
     }
-    const lines = text.split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
     let prev = GENESIS;
     let lastPrev = GENESIS;
     let expectedSeq = 1;
-    for (let i = 0; i < lines.length; i++) {
+    let lineCount = 0;
+    for (const { line, offset } of readLines(this.file, options.chunkBytes)) {
+      if (options.stopBeforeOffset !== undefined && offset >= options.stopBeforeOffset) break;
+      const i = lineCount++;
       const lineNumber = i + 1;
       let record: AuditRecord;
       try {
-        record = JSON.parse(lines[i]!) as AuditRecord;
+        record = JSON.parse(line) as AuditRecord;
+        if (!record || typeof record !== 'object') throw new Error('not an object');
       } catch {
         return { ok: false, records: i, firstBad: { line: lineNumber, reason: 'not valid JSON (edited or truncated)' } };
       }
@@ -331,11 +369,13 @@ export class AuditTrail {
       if (hashRecord(prev, body) !== hash) {
         return { ok: false, records: i, firstBad: { line: lineNumber, seq: record.seq, reason: 'content does not match its hash (edited)' } };
       }
+      options.onRecord?.(record);
       lastPrev = prev;
       prev = hash;
       expectedSeq++;
     }
     const records = expectedSeq - 1;
+    if (options.stopBeforeOffset !== undefined) return { ok: true, records };
     const head = readHead(this.headFile);
     if (head && (head.seq !== records || head.hash !== prev)) {
       // A head exactly one record behind is a kill between appending a record and rewriting the
@@ -344,17 +384,17 @@ export class AuditTrail {
       if (!oneBehind) {
         if (head.seq > records) {
           const reason = `the file ends at record ${records} but record ${head.seq} was written (records removed from the end)`;
-          return { ok: false, records: lines.length, firstBad: { line: lines.length + 1, seq: expectedSeq, reason } };
+          return { ok: false, records: lineCount, firstBad: { line: lineCount + 1, seq: expectedSeq, reason } };
         }
         // The last record exists but is not the one the head marker names (edited and re-hashed, or replaced).
         const reason =
           head.seq === records
             ? `record ${records} is not the one that was written (the head marker has another hash: edited and re-hashed, or replaced)`
             : `the head marker (record ${head.seq}) disagrees with the file's last record ${records}`;
-        return { ok: false, records: lines.length, firstBad: { line: Math.max(1, lines.length), ...(records > 0 ? { seq: records } : {}), reason } };
+        return { ok: false, records: lineCount, firstBad: { line: Math.max(1, lineCount), ...(records > 0 ? { seq: records } : {}), reason } };
       }
     }
-    return { ok: true, records: lines.length };
+    return { ok: true, records: lineCount };
   }
 
   /**
@@ -368,64 +408,121 @@ export class AuditTrail {
     if (records.length === 0) return 0;
     try {
       let table = AUDIT_TABLE;
+      let head = true;
       if (options.create) {
         await moveLegacyTables(client, options.schema);
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${OWN_SCHEMA}`);
         await client.query(
           `CREATE TABLE IF NOT EXISTS ${AUDIT_TABLE} (hash text PRIMARY KEY, seq bigint NOT NULL, ts timestamptz NOT NULL, action text NOT NULL, record jsonb NOT NULL, mirrored_at timestamptz NOT NULL DEFAULT now())`,
         );
+        await client.query(`CREATE TABLE IF NOT EXISTS ${AUDIT_HEAD_TABLE} (trail text PRIMARY KEY, seq bigint NOT NULL, hash text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
       } else {
-        const exists = await client.query<{ own: boolean; legacy: boolean }>('SELECT to_regclass($1) IS NOT NULL AS own, to_regclass($2) IS NOT NULL AS legacy', [AUDIT_TABLE, legacyTable(options.schema, 'audit')]);
+        const exists = await client.query<{ own: boolean; legacy: boolean; head: boolean }>('SELECT to_regclass($1) IS NOT NULL AS own, to_regclass($2) IS NOT NULL AS legacy, to_regclass($3) IS NOT NULL AS head', [AUDIT_TABLE, legacyTable(options.schema, 'audit'), AUDIT_HEAD_TABLE]);
         const row = exists.rows[0]!;
         if (!row.own && !row.legacy) return 0;
         if (!row.own) table = legacyTable(options.schema, 'audit');
+        head = row.head;
       }
-      const result = await client.query(
-        `INSERT INTO ${table} (hash, seq, ts, action, record)
-         SELECT r->>'hash', (r->>'seq')::bigint, (r->>'ts')::timestamptz, r->>'action', r
-         FROM jsonb_array_elements($1::jsonb) AS r
-         ON CONFLICT (hash) DO NOTHING`,
-        [JSON.stringify(records)],
-      );
+      if (head) {
+        // The anchor: this trail's newest record as the database saw it (never moved backwards).
+        // `audit verify` checks that the file still holds exactly this record (auditAnchor.ts).
+        const newest = records.reduce((a, b) => (b.seq > a.seq ? b : a));
+        await client.query(
+          `INSERT INTO ${AUDIT_HEAD_TABLE} AS h (trail, seq, hash) VALUES ($1, $2, $3)
+           ON CONFLICT (trail) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, updated_at = now() WHERE h.seq <= excluded.seq`,
+          [this.trailId, newest.seq, newest.hash],
+        );
+      }
+      // In batches: a whole large trail as one JSON parameter would exceed V8's string limit.
+      let inserted = 0;
+      for (let from = 0; from < records.length; from += MIRROR_BATCH) {
+        const result = await client.query(
+          `INSERT INTO ${table} (hash, seq, ts, action, record)
+           SELECT r->>'hash', (r->>'seq')::bigint, (r->>'ts')::timestamptz, r->>'action', r
+           FROM jsonb_array_elements($1::jsonb) AS r
+           ON CONFLICT (hash) DO NOTHING`,
+          [JSON.stringify(records.slice(from, from + MIRROR_BATCH))],
+        );
+        inserted += result.rowCount ?? 0;
+      }
       if (!options.all) this.unmirrored = [];
-      return result.rowCount ?? 0;
+      return inserted;
     } catch {
       return 0;
     }
   }
 
-  private readLastRecord(): AuditRecord | undefined {
-    let fd: number;
+  /**
+   * The last record and whether the file ends with a newline. A last line that is not a whole
+   * record (cut short by a full disk or `truncate`, or edited) stops every append with what is
+   * wrong and how to repair it: extending the chain past it would bury the damage.
+   */
+  private readTail(): { record?: AuditRecord; terminated: boolean; size: number } {
+    const tail = readLastLine(this.file);
+    if (!tail || tail.size === 0) return { terminated: true, size: 0 };
+    const damaged = (what: string): never => {
+      throw new MutxError('audit', `${this.file}: the last record (${tail.line.length} bytes at byte ${tail.offset}) ${what}; refusing to extend a broken chain`, {
+        hint: '`mutx-ops audit verify` shows the damage; `mutx-ops audit repair` moves a damaged last record aside (kept next to the file, and audited) so the trail can continue',
+        details: { file: this.file, offset: tail.offset },
+      });
+    };
+    if (!tail.line) return damaged('is an empty line');
+    let record: AuditRecord;
     try {
-      fd = fs.openSync(this.file, 'r');
+      record = JSON.parse(tail.line) as AuditRecord;
     } catch {
-      return undefined;
+      return damaged(tail.terminated ? 'is not valid JSON (edited or cut short)' : 'is cut short (not valid JSON, no newline: a write was interrupted or the file was truncated)');
     }
-    try {
-      const size = fs.fstatSync(fd).size;
-      let chunkSize = 64 * 1024;
-      for (;;) {
-        const start = Math.max(0, size - chunkSize);
-        const buffer = Buffer.alloc(size - start);
-        fs.readSync(fd, buffer, 0, buffer.length, start);
-        const text = buffer.toString('utf8').replace(/\n+$/, '');
-        const cut = text.lastIndexOf('\n');
-        if (cut >= 0 || start === 0) {
-          const line = text.slice(cut + 1);
-          if (!line) return undefined;
-          try {
-            return JSON.parse(line) as AuditRecord;
-          } catch {
-            throw new MutxError('audit', `${this.file}: the last record is damaged; refusing to extend a broken chain`, {
-              hint: 'run `mutx-ops audit verify` and move the damaged file aside',
-            });
-          }
-        }
-        chunkSize *= 4;
+    if (!record || typeof record !== 'object' || typeof record.hash !== 'string' || !Number.isInteger(record.seq)) return damaged('is not an audit record');
+    if (!tail.terminated) {
+      const { hash, ...body } = record;
+      if (hashRecord(record.prev, body) !== hash) damaged('has lost its newline and does not match its hash');
+    }
+    return { record, terminated: tail.terminated, size: tail.size };
+  }
+
+  /**
+   * `audit repair`: moves a damaged last line (see readTail) into `<file>.damaged-<time>` and
+   * records the repair in the trail itself (what was moved, its sha256), so the trail continues
+   * and the loss stays visible. Refuses when the damage is anywhere but the last line.
+   */
+  repair(): { repaired: false; reason: string } | { repaired: true; movedTo: string; bytes: number; sha256: string; record: AuditRecord } {
+    ensurePrivateDir(path.dirname(this.file));
+    return this.withFileLock(() => {
+      const tail = readLastLine(this.file);
+      if (!tail || tail.size === 0) return { repaired: false as const, reason: 'the trail is empty: nothing to repair' };
+      try {
+        this.readTail();
+        return { repaired: false as const, reason: 'the last record is whole: nothing to repair' };
+      } catch (error) {
+        if (!(error instanceof MutxError)) throw error;
       }
-    } finally {
-      fs.closeSync(fd);
-    }
+      const check = this.verify({ stopBeforeOffset: tail.offset });
+      if (!check.ok) {
+        return { repaired: false as const, reason: `the damage is not only in the last record: line ${check.firstBad!.line}: ${check.firstBad!.reason} — keep the file as evidence and start a new trail (move it aside)` };
+      }
+      const bytes = Buffer.from(tail.line + (tail.terminated ? '\n' : ''));
+      const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+      const movedTo = `${this.file}.damaged-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+      fs.writeFileSync(movedTo, bytes, { mode: 0o600, flag: 'wx' });
+      const fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+      try {
+        fs.ftruncateSync(fd, tail.offset);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      const head = readHead(this.headFile);
+      // The head marker names the damaged record when it had been written whole: re-point it at
+      // the record now last, so the repair record below chains and verifies.
+      const last = this.readTail().record;
+      writeFileAtomic(this.headFile, `${JSON.stringify({ seq: last?.seq ?? 0, hash: last?.hash ?? GENESIS })}\n`);
+      const record = this.appendLocked(
+        { action: 'audit.repair', phase: 'event', details: { moved_to: movedTo, bytes: bytes.length, sha256, offset: tail.offset, head_marker_was: head ?? null, reason: 'the last record was not a whole record (cut short or damaged)' } },
+        crypto.randomUUID(),
+      );
+      return { repaired: true as const, movedTo, bytes: bytes.length, sha256, record };
+    });
   }
 
   /**
@@ -437,7 +534,8 @@ export class AuditTrail {
   private withFileLock<T>(fn: () => T): T {
     const deadline = Date.now() + LOCK_WAIT_MS;
     const tmp = `${this.lockFile}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, String(process.pid), { mode: 0o600 });
+    fs.rmSync(tmp, { force: true }); // a planted link is removed, never written through
+    fs.writeFileSync(tmp, String(process.pid), { mode: 0o600, flag: 'wx' });
     try {
       for (;;) {
         try {
@@ -521,22 +619,153 @@ export class AuditOperation {
     private readonly markerPath: string,
   ) {}
 
-  end(outcome: AuditOutcome, extra: Partial<AuditEntry> = {}): AuditRecord {
-    const record = this.trail.append(
-      {
-        action: this.entry.action,
-        target: this.entry.target,
-        run_id: this.entry.run_id,
-        drill: this.entry.drill,
-        ...extra,
-        phase: 'end',
-        outcome,
-        duration_ms: Date.now() - this.startedAt,
-      },
-      this.opId,
-    );
+  /**
+   * Writes the end record. It never throws: the operation already happened, so a failing write
+   * (disk full) must not turn its result into an error or skip closing its connections. The
+   * failure is kept for the command to report (takeAuditFailures) and the marker stays, so the
+   * next mutx-ops closes the operation in the trail.
+   */
+  end(outcome: AuditOutcome, extra: Partial<AuditEntry> = {}): AuditRecord | undefined {
+    let record: AuditRecord;
+    try {
+      record = this.trail.append(
+        {
+          action: this.entry.action,
+          target: this.entry.target,
+          run_id: this.entry.run_id,
+          drill: this.entry.drill,
+          ...extra,
+          phase: 'end',
+          outcome,
+          duration_ms: Date.now() - this.startedAt,
+        },
+        this.opId,
+      );
+    } catch (error) {
+      auditFailures.push({ action: this.entry.action, outcome, error: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error), hint: error instanceof MutxError ? error.hint : undefined });
+      return undefined;
+    }
     fs.rmSync(this.markerPath, { force: true });
     return record;
+  }
+}
+
+export interface AuditWriteFailure {
+  action: string;
+  outcome: AuditOutcome;
+  error: string;
+  hint?: string;
+}
+
+const auditFailures: AuditWriteFailure[] = [];
+
+/** End records this process could not write since the last call (the command reports them). */
+export function takeAuditFailures(): AuditWriteFailure[] {
+  return auditFailures.splice(0);
+}
+
+/** Writes every byte (a write to a regular file may be short when the disk fills up). */
+function writeWhole(fd: number, data: Buffer): void {
+  let offset = 0;
+  while (offset < data.length) {
+    const written = fs.writeSync(fd, data, offset, data.length - offset);
+    if (written <= 0) throw Object.assign(new Error('no space left on the device'), { code: 'ENOSPC' });
+    offset += written;
+  }
+}
+
+function truncateBack(fd: number, size: number): void {
+  try {
+    fs.ftruncateSync(fd, size);
+    fs.fsyncSync(fd);
+  } catch {
+    // Nothing better to do; readTail() reports what is left at the next append.
+  }
+}
+
+function writeFailure(file: string, error: unknown): MutxError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code === 'EFBIG' ? 'the file size limit was reached (EFBIG)' : code === 'ENOSPC' ? 'no space left on the device (ENOSPC)' : code === 'EDQUOT' ? 'the disk quota is exhausted (EDQUOT)' : `${code ?? 'error'}: ${(error as Error)?.message ?? String(error)}`;
+  return new MutxError('audit', `${file}: could not write an audit record: ${reason}; nothing partial was left in the file`, {
+    hint: 'free space on that disk (or raise the file size limit), then run the command again',
+    cause: error,
+  });
+}
+
+/**
+ * The file's lines (without newlines) and the byte offset each starts at, read in chunks: a
+ * trail larger than the biggest string V8 can hold (512 MB) streams like a small one. A last
+ * line without its newline is yielded too.
+ */
+export function* readLines(file: string, chunkBytes = 1024 * 1024): Generator<{ line: string; offset: number }> {
+  let fd: number;
+  try {
+    fd = openStateFileForRead(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    const buffer = Buffer.alloc(chunkBytes);
+    let carry: Buffer[] = [];
+    let carryStart = 0;
+    let position = 0;
+    for (;;) {
+      const read = fs.readSync(fd, buffer, 0, buffer.length, position);
+      if (read === 0) break;
+      let from = 0;
+      for (;;) {
+        const newline = buffer.indexOf(0x0a, from);
+        if (newline < 0 || newline >= read) break;
+        const piece = buffer.subarray(from, newline);
+        const whole = carry.length ? Buffer.concat([...carry, piece]) : piece;
+        yield { line: whole.toString('utf8'), offset: carry.length ? carryStart : position + from };
+        carry = [];
+        from = newline + 1;
+      }
+      if (from < read) {
+        if (carry.length === 0) carryStart = position + from;
+        carry.push(Buffer.from(buffer.subarray(from, read)));
+      }
+      position += read;
+    }
+    if (carry.length) yield { line: Buffer.concat(carry).toString('utf8'), offset: carryStart };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The last line of a file (without its newline), where it starts, and whether the file ends with
+ * a newline. Reads backwards in growing chunks, so a large file costs one small read.
+ */
+function readLastLine(file: string): { line: string; offset: number; terminated: boolean; size: number } | undefined {
+  let fd: number;
+  try {
+    fd = openStateFileForRead(file);
+  } catch (error) {
+    if (error instanceof MutxError) throw error;
+    return undefined;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return { line: '', offset: 0, terminated: true, size };
+    let chunkSize = 64 * 1024;
+    for (;;) {
+      const start = Math.max(0, size - chunkSize);
+      const buffer = Buffer.alloc(size - start);
+      fs.readSync(fd, buffer, 0, buffer.length, start);
+      const terminated = buffer[buffer.length - 1] === 0x0a;
+      const end = terminated ? buffer.length - 1 : buffer.length;
+      if (end === 0) return { line: '', offset: start, terminated, size };
+      const cut = buffer.lastIndexOf(0x0a, end - 1);
+      if (cut >= 0 || start === 0) {
+        return { line: buffer.subarray(cut + 1, end).toString('utf8'), offset: start + cut + 1, terminated, size };
+      }
+      chunkSize *= 4;
+    }
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -617,8 +846,4 @@ function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, content, { mode });
-  fs.renameSync(tmp, file);
-}
+export { writeFileAtomic };

@@ -1,74 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import { MutxError } from './errors';
 import { envPyVersionTable } from './migrations/engines/alembic/project';
-import { reviewSettingsSchema } from './review/settings';
-import { loadYamlFile } from './yamlFile';
+import { DEFAULT_REVIEW_SETTINGS_VALUES } from './review/defaults';
+import type { EnvironmentSettings, ProjectSettingsFile, SslMode } from './settingsSchema';
+import { checkStatePathKinds } from './statePaths';
+
+export type { EnvironmentSettings, ProjectSettingsFile, SslMode };
 
 export const PROJECT_FILE = 'mutx-ops.yaml';
 
-const sslMode = z.enum(['disable', 'require', 'verify-ca', 'verify-full']);
-export type SslMode = z.infer<typeof sslMode>;
-
-const environmentSchema = z
-  .object({
-    /** Name of the variable that holds the URL: never the URL (or its password) itself. */
-    url_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
-    ssl_mode: sslMode.optional(),
-    protected: z.boolean().default(false),
-    /** A file path, or `cmd:` followed by a command (e.g. `cmd:kubectl logs -f deploy/mutx`). */
-    log_source: z.string().optional(),
-    /** Newest verified backup must be younger than this before migrate/restore on a protected env. */
-    backup_max_age_minutes: z.number().positive().default(60),
-    commands: z.record(z.string(), z.array(z.string()).min(1)).default({}),
-  })
-  .strict();
-export type EnvironmentSettings = z.infer<typeof environmentSchema>;
-
-const alembicSchema = z
-  .object({
-    /** The project's alembic.ini, relative to the project root. */
-    config: z.string().default('alembic.ini'),
-    /** Its section (alembic's `--name`). */
-    section: z.string().default('alembic'),
-    /** The interpreter that can `import alembic` (default: .venv, venv, the `alembic` on PATH, python3). */
-    python: z.string().optional(),
-  })
-  .strict();
-
-export const projectSettingsSchema = z
-  .object({
-    /** sql: mutx-ops' SQL files; alembic: the project's Alembic revisions. Default: alembic when alembic.ini is found. */
-    engine: z.enum(['sql', 'alembic']).optional(),
-    alembic: alembicSchema.default({ config: 'alembic.ini', section: 'alembic' }),
-    migrations_dir: z.string().default('migrations'),
-    runbooks_dir: z.string().default('runbooks'),
-    version_table: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier')
-      .default('alembic_version'),
-    version_schema: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL identifier')
-      .default('public'),
-    state_dir: z.string().default('.mutx-ops'),
-    audit_path: z.string().optional(),
-    backups_dir: z.string().optional(),
-    /** How long a second run waits for the migration lock before giving up (exit 4). */
-    lock_wait_seconds: z.number().nonnegative().default(30),
-    /** Server-side lock_timeout for each migration statement. */
-    lock_timeout_seconds: z.number().positive().default(5),
-    lock_retries: z.number().int().nonnegative().default(3),
-    connect_timeout_seconds: z.number().positive().default(5),
-    default_environment: z.string().optional(),
-    environments: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,40}$/), environmentSchema).default({}),
-    /** `mutx-ops review`: rules switched off or re-levelled, table-size limits (core/review/settings.ts). */
-    review: reviewSettingsSchema.prefault({}),
-  })
-  .strict();
-
-export type ProjectSettingsFile = z.infer<typeof projectSettingsSchema>;
 
 export interface ProjectSettings extends Omit<ProjectSettingsFile, 'engine'> {
   /** Folder holding mutx-ops.yaml (or alembic.ini), or the working directory when there is none. */
@@ -93,6 +35,37 @@ export interface ProjectSettings extends Omit<ProjectSettingsFile, 'engine'> {
 export const ALEMBIC_FILE = 'alembic.ini';
 
 /**
+ * What an absent mutx-ops.yaml means. A copy of the schema's defaults (settingsSchema.ts), so a
+ * project without a settings file never loads zod; test/settingsDefaults.test.ts keeps the two equal.
+ */
+export const DEFAULT_SETTINGS: ProjectSettingsFile = {
+  alembic: { config: 'alembic.ini', section: 'alembic' },
+  migrations_dir: 'migrations',
+  runbooks_dir: 'runbooks',
+  version_table: 'alembic_version',
+  version_schema: 'public',
+  state_dir: '.mutx-ops',
+  lock_wait_seconds: 30,
+  lock_timeout_seconds: 5,
+  lock_retries: 3,
+  connect_timeout_seconds: 5,
+  environments: {},
+  review: DEFAULT_REVIEW_SETTINGS_VALUES,
+};
+
+let settingsParser: ((file: string) => ProjectSettingsFile) | undefined;
+
+/** Called by settingsSchema.ts when it loads (see there why it is loaded lazily). */
+export function registerSettingsParser(parse: (file: string) => ProjectSettingsFile): void {
+  settingsParser = parse;
+}
+
+function parseSettingsFile(file: string): ProjectSettingsFile {
+  if (!settingsParser) throw new MutxError('internal', `${file}: the settings schema was not loaded (import core/settingsSchema before reading a mutx-ops.yaml)`);
+  return settingsParser(file);
+}
+
+/**
  * Walks up from `start` to the nearest folder holding mutx-ops.yaml or alembic.ini (an Alembic
  * project needs no mutx-ops.yaml); the working directory if none.
  */
@@ -110,13 +83,14 @@ export function findProjectRoot(start = process.cwd()): { root: string; file?: s
 
 export function loadProjectSettings(options: { cwd?: string; migrationsDir?: string } = {}): ProjectSettings {
   const { root, file } = findProjectRoot(options.cwd);
-  const parsed = file
-    ? loadYamlFile(file, projectSettingsSchema, 'config', 'project settings')
-    : projectSettingsSchema.parse({});
+  const parsed = file ? parseSettingsFile(file) : structuredClone(DEFAULT_SETTINGS);
   const resolve = (p: string) => path.resolve(root, p);
   const statePath = resolve(parsed.state_dir);
   const alembicConfigPath = resolve(parsed.alembic.config);
   const explicit = file ? rawKeys(file) : new Set<string>();
+  const auditPath = parsed.audit_path ? resolve(parsed.audit_path) : path.join(statePath, 'audit.jsonl');
+  const backupsPath = parsed.backups_dir ? resolve(parsed.backups_dir) : path.join(statePath, 'backups');
+  checkStatePathKinds({ statePath, auditPath, backupsPath }, file);
   const engine = parsed.engine ?? (!options.migrationsDir && fs.existsSync(alembicConfigPath) ? 'alembic' : 'sql');
   return {
     ...parsed,
@@ -129,8 +103,8 @@ export function loadProjectSettings(options: { cwd?: string; migrationsDir?: str
     // A project without its own runbooks/ (an Alembic project as it is) gets the ones mutx-ops ships.
     runbooksPath: explicit.has('runbooks_dir') || fs.existsSync(resolve(parsed.runbooks_dir)) ? resolve(parsed.runbooks_dir) : bundledRunbooks(),
     statePath,
-    auditPath: parsed.audit_path ? resolve(parsed.audit_path) : path.join(statePath, 'audit.jsonl'),
-    backupsPath: parsed.backups_dir ? resolve(parsed.backups_dir) : path.join(statePath, 'backups'),
+    auditPath,
+    backupsPath,
   };
 }
 
@@ -170,8 +144,4 @@ function alembicVersionTable(iniPath: string, section: string, root: string, exp
   };
 }
 
-/** Creates a private folder (0700) and tightens it if it already existed. */
-export function ensurePrivateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(dir, 0o700);
-}
+export { ensurePrivateDir } from './statePaths';

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import pg from 'pg';
+import type pg from 'pg';
 import type { SslMode } from './config';
 import { MutxError } from './errors';
 import { applicationName, type Operator } from './identity';
@@ -19,6 +19,8 @@ export interface Target {
   redacted: string;
   environment?: string;
   protected: boolean;
+  /** The local practice sandbox (or a drill's database in it): a run's plan may be confirmed with Enter. */
+  sandbox?: boolean;
 }
 
 export interface TargetInput {
@@ -28,26 +30,90 @@ export interface TargetInput {
   sslRootCert?: string;
   environment?: string;
   protected?: boolean;
+  sandbox?: boolean;
 }
 
-/** Redacts the password of anything that looks like a connection URL inside free text. */
+/** Secrets known by value (a webhook URL's path token): replaced by *** wherever text is shown or stored. */
+const registeredSecrets = new Set<string>();
+
+/** Makes redactSecrets hide `value` from now on (values shorter than 8 characters are too common to hide). */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 8) registeredSecrets.add(value);
+}
+
+const SCHEME_CHAR = /[a-z0-9+.-]/i;
+const USER_END = /[:/?#@\s]/;
+const SPACE = /\s/;
+
+/**
+ * Redacts the password of anything that looks like a connection URL inside free text (any scheme:
+ * a mistyped mysql:// URL carries a password too; up to the last @ of the token), and every
+ * registered secret. One pass from each `://`, never back over text already passed: linear in the
+ * text (a regular expression with a leading scheme pattern was quadratic on long words).
+ */
 export function redactSecrets(text: string): string {
-  // Any scheme (a mistyped mysql:// URL carries a password too); up to the last @ of the token.
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)\S*@/gi, '$1***@');
+  let out = text.includes('://') ? redactUrlPasswords(text) : text;
+  for (const secret of registeredSecrets) if (out.includes(secret)) out = out.split(secret).join('***');
+  return out;
+}
+
+function redactUrlPasswords(text: string): string {
+  let out = '';
+  let last = 0;
+  let i = text.indexOf('://');
+  while (i !== -1) {
+    let start = i;
+    let letter = false;
+    while (start > last && i - start < 40 && SCHEME_CHAR.test(text[start - 1]!)) {
+      start--;
+      if (/[a-z]/i.test(text[start]!)) letter = true;
+    }
+    let j = i + 3;
+    while (j < text.length && !USER_END.test(text[j]!)) j++;
+    if (!letter || text[j] !== ':') {
+      i = text.indexOf('://', i + 3);
+      continue;
+    }
+    let end = j + 1;
+    while (end < text.length && !SPACE.test(text[end]!)) end++;
+    const at = text.lastIndexOf('@', end - 1);
+    if (at <= j) {
+      // No @ after this point in the token: no later URL in it has a password either.
+      i = text.indexOf('://', end);
+      continue;
+    }
+    out += `${text.slice(last, j + 1)}***@`;
+    last = at + 1;
+    i = text.indexOf('://', last);
+  }
+  return out + text.slice(last);
+}
+
+/**
+ * A URL that did not parse cannot be redacted reliably (a password with a space, `?password=`):
+ * it is shown only when nothing in it can be a secret the redaction missed.
+ */
+function showUnparsedUrl(url: string): string {
+  const base = url.split(/[?#]/)[0]!;
+  const tail = base.length < url.length ? '?…' : '';
+  const shown = redactSecrets(base);
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/]*)@/i.exec(shown)?.[1];
+  if (/\s/.test(url) || (userinfo !== undefined && userinfo.includes(':') && !userinfo.endsWith(':***')) || (userinfo === undefined && base.includes('@'))) return '(not shown: it may hold a password)';
+  return `"${shown}${tail}"`;
 }
 
 export function parseTarget(input: TargetInput): Target {
-  const shown = redactSecrets(input.url);
+  const shown = showUnparsedUrl(input.url);
   let url: URL;
   try {
     url = new URL(input.url);
   } catch {
-    throw new MutxError('connection', `invalid database URL "${shown}"`, {
+    throw new MutxError('connection', `invalid database URL ${shown}`, {
       hint: 'expected postgresql://user@host:5432/database (password in the URL or PGPASSWORD)',
     });
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new MutxError('connection', `invalid database URL "${shown}": scheme "${url.protocol}" is not postgresql:`, {
+    throw new MutxError('connection', `invalid database URL ${shown}: scheme "${url.protocol.slice(0, 20)}" is not postgresql:`, {
       hint: 'expected postgresql://user@host:5432/database (password in the URL or PGPASSWORD)',
     });
   }
@@ -55,7 +121,7 @@ export function parseTarget(input: TargetInput): Target {
   const host = decodeURIComponent(url.hostname.replace(/^\[|\]$/g, '')) || hostParam || '127.0.0.1';
   const port = url.port ? Number(url.port) : Number(url.searchParams.get('port') ?? 5432);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new MutxError('connection', `invalid database URL "${shown}": bad port`, { hint: 'use a port between 1 and 65535' });
+    throw new MutxError('connection', `invalid database URL ${shown}: bad port`, { hint: 'use a port between 1 and 65535' });
   }
   const user = decodeURIComponent(url.username) || process.env.PGUSER || 'postgres';
   const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || user;
@@ -69,7 +135,7 @@ export function parseTarget(input: TargetInput): Target {
     });
   }
   const sslRootCert = input.sslRootCert ?? url.searchParams.get('sslrootcert') ?? process.env.PGSSLROOTCERT ?? undefined;
-  const redactedUrl = `postgresql://${encodeURIComponent(user)}${password ? ':***' : ''}@${host.includes(':') ? `[${host}]` : host}:${port}/${encodeURIComponent(database)}`;
+  const redactedUrl = `postgresql://${encodeURIComponent(user)}${password ? ':***' : ''}@${host.startsWith('/') ? encodeURIComponent(host) : host.includes(':') ? `[${host}]` : host}:${port}/${encodeURIComponent(database)}`;
   return {
     host,
     port,
@@ -81,6 +147,7 @@ export function parseTarget(input: TargetInput): Target {
     redacted: redactedUrl,
     environment: input.environment,
     protected: input.protected ?? false,
+    ...(input.sandbox ? { sandbox: true } : {}),
   };
 }
 
@@ -126,7 +193,9 @@ export interface ConnectOptions {
 }
 
 export async function connect(target: Target, options: ConnectOptions): Promise<pg.Client> {
-  const client = new pg.Client({
+  // Loaded on the first connection: commands that read only files (heads, history) never pay for pg.
+  const { default: pgModule } = await import('pg');
+  const client = new pgModule.Client({
     host: target.host,
     port: target.port,
     user: target.user,
@@ -174,7 +243,10 @@ export function describeConnectionError(error: unknown, target: Target, timeoutS
     return make(`no answer from ${where} within ${timeoutSeconds}s`, 'check the host, port and firewall (or raise connect_timeout_seconds)');
   }
   if (/does not support SSL/i.test(message)) {
-    return make(`${where} does not accept SSL but SSL mode is ${target.sslMode}`, 'set DATABASE_SSL_MODE=disable for this server, or enable SSL on it');
+    return make(
+      `${where} does not accept SSL but SSL mode is ${target.sslMode}`,
+      target.sslMode === 'require' && !target.protected ? 'enable SSL on the server, or set DATABASE_SSL_MODE=disable if this server is on a trusted network' : 'enable SSL on the server (the connection is not made without it)',
+    );
   }
   if (/certificate|self[- ]signed|SSL|TLS/i.test(message)) {
     return make(`SSL verification of ${where} failed (${target.sslMode}): ${message}`, 'set PGSSLROOTCERT to the CA that signed the server certificate');

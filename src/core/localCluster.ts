@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execaSync } from 'execa';
+import pg from 'pg';
 import { MutxError } from './errors';
 
 /**
@@ -175,20 +176,11 @@ export async function initLocalCluster(options: InitOptions = {}): Promise<Local
   fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
   const superuser = options.superuser ?? 'postgres';
   const initArgs = ['-D', dataDir, '-U', superuser, '--no-sync', '-E', 'UTF8', '--locale=C'];
-  let pwFile: string | undefined;
-  if (options.password) {
-    pwFile = path.join(baseDir, 'pwfile');
-    fs.writeFileSync(pwFile, `${options.password}\n`, { mode: 0o600 });
-    initArgs.push('--auth-host=scram-sha-256', '--auth-local=trust', `--pwfile=${pwFile}`);
-  } else {
-    initArgs.push('--auth=trust');
-  }
+  // A password is set after start over the Unix socket (trust there), not with --pwfile: no
+  // file holds it, and initdb (run as another OS user) need not be able to read one of ours.
+  initArgs.push(...(options.password ? ['--auth-host=scram-sha-256', '--auth-local=trust'] : ['--auth=trust']));
   chownToPostgres(baseDir);
-  try {
-    await runServerTool(binaries.initdb, initArgs);
-  } finally {
-    if (pwFile) fs.rmSync(pwFile, { force: true });
-  }
+  await runServerTool(binaries.initdb, initArgs);
   const port = options.port ?? (await freeLoopbackPort());
   fs.appendFileSync(
     path.join(dataDir, 'postgresql.conf'),
@@ -212,5 +204,16 @@ export async function initLocalCluster(options: InitOptions = {}): Promise<Local
     },
   };
   await cluster.start();
+  if (options.password) await setPassword(socketDir, port, superuser, options.password);
   return cluster;
+}
+
+async function setPassword(socketDir: string, port: number, role: string, password: string): Promise<void> {
+  const client = new pg.Client({ host: socketDir, port, user: role, database: 'postgres' });
+  await client.connect();
+  try {
+    await client.query(`ALTER ROLE ${client.escapeIdentifier(role)} PASSWORD ${client.escapeLiteral(password)}`);
+  } finally {
+    await client.end();
+  }
 }

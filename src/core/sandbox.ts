@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { z } from 'zod';
@@ -16,8 +17,8 @@ import { loadGraph, migrate } from './migrations/operations';
 
 /**
  * The sandbox: a throwaway PostgreSQL cluster under the project's `.mutx-ops/sandbox/`, built
- * from the local server binaries, listening on 127.0.0.1 only (trust auth, no Unix socket) on a
- * free port. It carries a database `mutx` at a starting revision with a few rows, cloned from a
+ * from the local server binaries, listening only on a Unix socket in a private (0700) folder of
+ * its own under the temp folder (no TCP: trust auth there would let any local user in). It carries a database `mutx` at a starting revision with a few rows, cloned from a
  * template database seeded once through the project's own migrations, so `reset` is a
  * DROP + CREATE … TEMPLATE away.
  *
@@ -181,6 +182,8 @@ function writeState(paths: SandboxPaths, state: StateFile): void {
 interface PostmasterPid {
   pid: number;
   port: number;
+  /** The folder holding the server's Unix socket (line 5). */
+  socketDir: string;
   /** `ready`, `starting`, `stopping` or `standby` (line 8, written by the server). */
   status: string;
 }
@@ -194,8 +197,10 @@ function readPostmasterPid(paths: SandboxPaths): PostmasterPid | undefined {
   }
   const lines = text.split('\n');
   const pid = Number(lines[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, port: 0, status: 'damaged' };
-  return { pid, port: Number(lines[3]) || 0, status: (lines[7] ?? '').trim() };
+  if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, port: 0, socketDir: '', status: 'damaged' };
+  const pidFile = { pid, port: Number(lines[3]) || 0, socketDir: (lines[4] ?? '').trim(), status: (lines[7] ?? '').trim() };
+  if (pidFile.port && pidFile.socketDir) socketDirs.set(pidFile.port, pidFile.socketDir);
+  return pidFile;
 }
 
 const HAS_PROC = fs.existsSync('/proc/self/cwd');
@@ -262,9 +267,40 @@ async function waitUntil(probe: () => boolean, timeoutMs: number, intervalMs = 2
   }
 }
 
+/**
+ * The socket folder of the server on each port, learnt from its postmaster.pid (every path to a
+ * port reads it first: inspect() or startServer()), so URLs and clients can name the socket.
+ */
+const socketDirs = new Map<number, string>();
+
+function socketDirOf(port: number): string {
+  const dir = socketDirs.get(port);
+  if (!dir) throw new MutxError('internal', `no socket folder known for the sandbox on port ${port}`);
+  return dir;
+}
+
+/** A fresh private folder for the server's socket: 0700, the server's OS user's (postgres, as root). */
+function newSocketDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mutx-sandbox-'));
+  fs.chmodSync(dir, 0o700);
+  chownToPostgres(dir, { recursive: false });
+  return dir;
+}
+
+/** Removes a socket folder left by a server that is gone (only our own mkdtemp names). */
+function removeSocketDir(dir: string | undefined): void {
+  if (!dir || path.dirname(dir) !== os.tmpdir() || !path.basename(dir).startsWith('mutx-sandbox-')) return;
+  try {
+    for (const name of fs.readdirSync(dir)) if (name.startsWith('.s.PGSQL.')) fs.rmSync(path.join(dir, name), { force: true });
+    fs.rmdirSync(dir);
+  } catch {
+    // Still in use, or already gone.
+  }
+}
+
 function portAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ path: path.join(socketDirOf(port), `.s.PGSQL.${port}`) });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
@@ -275,14 +311,6 @@ function portAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 /**
  * Stops a postmaster of ours: fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL.
@@ -353,7 +381,7 @@ async function inspect(paths: SandboxPaths): Promise<Inspection> {
 }
 
 function urlFor(port: number, database = SANDBOX_DATABASE): string {
-  return `postgresql://${SUPERUSER}@127.0.0.1:${port}/${database}`;
+  return `postgresql://${SUPERUSER}@${encodeURIComponent(socketDirOf(port))}:${port}/${database}`;
 }
 
 export async function sandboxStatus(settings: Pick<ProjectSettings, 'statePath'>): Promise<SandboxStatus> {
@@ -472,9 +500,9 @@ function removeDataDir(settings: Pick<ProjectSettings, 'statePath'>, paths: Sand
 }
 
 const SERVER_SETTINGS = [
-  "listen_addresses = '127.0.0.1'",
-  // TCP only: a socket path would have to be reachable by the server user, and may be too long.
-  "unix_socket_directories = ''",
+  // No TCP: a Unix socket in a 0700 folder (given at each start: -k DIR -h ''), reachable only by
+  // the sandbox's own OS user (and root).
+  "listen_addresses = ''",
   // A throwaway cluster: no fsync (only an OS crash could lose data). Commits stay synchronous,
   // so a killed server (a crash drill) keeps every committed transaction.
   'fsync = off',
@@ -506,19 +534,24 @@ function logTail(paths: SandboxPaths): string {
   }
 }
 
-/** pg_ctl start on the stored port if it is free, else a new one; retries when the port is taken meanwhile. */
+/**
+ * pg_ctl start on the stored port (the socket's name; its folder is new and private, so any port
+ * is free), listening on no TCP address whatever an older postgresql.conf says.
+ */
 async function startServer(binaries: ServerBinaries, paths: SandboxPaths, preferredPort: number | undefined): Promise<{ port: number; pid: number }> {
-  let port = preferredPort && (await portIsFree(preferredPort)) ? preferredPort : await freeLoopbackPort();
+  let port = preferredPort ?? (await freeLoopbackPort());
   for (let attempt = 1; ; attempt++) {
     const logSize = fs.existsSync(paths.logFile) ? fs.statSync(paths.logFile).size : 0;
+    const socketDir = newSocketDir();
     try {
       await withDataDir(paths, (dir, dirFd) =>
-        runServerTool(binaries.pgCtl, ['-D', dir, '-l', path.join(dir, 'server.log'), '-o', `-p ${port}`, '-w', '-t', '60', 'start'], { dirFd, cwd: '/' }),
+        runServerTool(binaries.pgCtl, ['-D', dir, '-l', path.join(dir, 'server.log'), '-o', `-p ${port} -k ${socketDir} -h ''`, '-w', '-t', '60', 'start'], { dirFd, cwd: '/' }),
       );
       const pidFile = readPostmasterPid(paths);
       if (!pidFile?.pid) throw new MutxError('internal', 'the sandbox server started but wrote no postmaster.pid');
       return { port, pid: pidFile.pid };
     } catch (error) {
+      removeSocketDir(socketDir);
       if (!(error instanceof ServerToolError)) throw error;
       const reason = logTail(paths) || error.message;
       const portTaken = /could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(fs.existsSync(paths.logFile) ? fs.readFileSync(paths.logFile, 'utf8').slice(logSize) : reason);
@@ -563,7 +596,7 @@ function templateKey(graph: RevisionGraph, revisions: string[]): string {
 }
 
 async function adminClient(port: number, database = 'postgres'): Promise<pg.Client> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, database, application_name: 'mutx-ops:sandbox', connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ host: socketDirOf(port), port, user: SUPERUSER, database, application_name: 'mutx-ops:sandbox', connectionTimeoutMillis: 10_000 });
   client.on('error', () => {});
   await client.connect();
   return client;
@@ -838,7 +871,7 @@ async function startLocked(settings: ProjectSettings, paths: SandboxPaths, optio
     state = { ...seen.stored! };
   }
 
-  options.onProgress?.({ step: 'start', message: 'starting the sandbox server on 127.0.0.1' });
+  options.onProgress?.({ step: 'start', message: 'starting the sandbox server (Unix socket only, in a private folder)' });
   const { port, pid } = await startServer(binaries, paths, state.port || undefined);
   state = { ...state, port, pid, startedAt: new Date().toISOString(), bindir: binaries.bindir, ...ownership(seen.stored, false, options.ownedByApp) };
   try {
@@ -883,6 +916,7 @@ async function stopLocked(paths: SandboxPaths, options: SandboxOptions): Promise
   // Fast shutdown removes postmaster.pid; a stale one goes too, its process being gone.
   const still = readPostmasterPid(paths);
   if (still && !isOurProcess(still.pid, paths.dataDir)) fs.rmSync(path.join(paths.dataDir, 'postmaster.pid'), { force: true });
+  if (!readPostmasterPid(paths)) removeSocketDir(pidFile?.socketDir);
   const state = readState(paths);
   if (state) writeState(paths, { ...state, pid: undefined, ownedByApp: false, ownerPid: undefined });
   return { wasRunning };

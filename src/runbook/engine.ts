@@ -5,8 +5,11 @@ import { readVersionRows } from '../core/migrations/versionTable';
 import type { FailureOffer, Step } from './schema';
 import type { InputProvider, InputRequest, InputResponse, RunEvent, RunOutcome, StepSummary } from './events';
 import type { LoadedRunbook } from './loader';
-import { newRunId, saveRunState, type RunState, type StepState } from './state';
-import { isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
+import { claimRun } from './runLock';
+import { loadRunState, newRunId, saveRunState, type RunState, type StepState } from './state';
+import { buildPlan, planRequest } from './plan';
+import { changesSomething, isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
+import { registerUrlFromEnv } from './steps/context';
 
 export interface RunOptions {
   loaded: LoadedRunbook;
@@ -28,12 +31,9 @@ export interface RunResult {
   message: string;
 }
 
-/** Thrown by an InputProvider that cannot answer (headless without --yes): the run pauses, resumable. */
-export class NeedsOperator extends Error {
-  constructor(readonly request: InputRequest) {
-    super('needs the operator');
-  }
-}
+import { NeedsOperator } from './needsOperator';
+
+export { NeedsOperator };
 
 const DEFAULT_OFFERS: FailureOffer[] = ['retry', 'skip', 'abort'];
 
@@ -48,11 +48,29 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
   if (runbook.environments && environmentName && !runbook.environments.includes(environmentName)) {
     throw new MutxError('runbook', `runbook ${runbook.name} may not run on environment "${environmentName}" (allowed: ${runbook.environments.join(', ')})`, { hint: 'choose another environment or runbook' });
   }
+  // Webhook and health-check URLs are secrets from the first step on (a command may print them).
+  for (const step of runbook.steps) registerUrlFromEnv(step.type === 'notify' ? step.webhook_env : step.type === 'http-check' ? step.url_env : undefined);
   const signal = options.signal ?? new AbortController().signal;
+  const runId = options.resume?.id ?? newRunId(runbook.name);
+  // One live process per run: a second `run --resume` of a run still going elsewhere stops here (exit 4).
+  const claim = claimRun(ctx.settings, runId, ctx.operator.name);
+  try {
+    return await runClaimed(options, runId, signal);
+  } finally {
+    claim.release();
+  }
+}
+
+async function runClaimed(options: RunOptions, runId: string, signal: AbortSignal): Promise<RunResult> {
+  const { loaded, ctx, input, onEvent } = options;
+  const { runbook } = loaded;
+  const environmentName = ctx.target.environment;
   let state: RunState;
   const resumed = Boolean(options.resume);
   if (options.resume) {
-    state = options.resume;
+    // Read again now that this process owns the run: the state the caller loaded may predate the
+    // last steps of a process that was still running it.
+    state = loadRunState(ctx.settings, runId);
     if (state.runbookChecksum !== loaded.checksum) {
       throw new MutxError('runbook', `${loaded.file} changed since run ${state.id} started`, { hint: 'start a new run, or restore the runbook file the run started with' });
     }
@@ -61,13 +79,15 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
     }
     state.pid = process.pid;
     state.status = 'running';
+    // Time has passed and the database may have moved: a resumed run shows its plan and asks again.
+    state.vars.planConfirmed = undefined;
     // Answers given now (e.g. --logs-duration, --target on resume) take effect for the remaining steps.
     for (const [key, value] of Object.entries(options.preset ?? {})) {
       if (value !== undefined) (state.vars as Record<string, unknown>)[key] = value;
     }
   } else {
     state = {
-      id: newRunId(runbook.name),
+      id: runId,
       runbook: runbook.name,
       runbookFile: loaded.file,
       runbookChecksum: loaded.checksum,
@@ -112,6 +132,45 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
     return response;
   };
 
+  const contextFor = (index: number): StepContext => {
+    const step = runbook.steps[index]!;
+    return {
+      steps: runbook.steps,
+      ctx: runCtx,
+      environment: options.environment,
+      state,
+      stepState: state.steps[index]!,
+      signal,
+      emit: (event) => onEvent(event),
+      ask: (request) => ask(step.id, request),
+      save,
+    };
+  };
+
+  // Every run starts with its plan: the target and what each step will concretely do.
+  onEvent({ type: 'plan', runId: state.id, target: ctx.target.redacted, steps: await buildPlan(runbook.steps, state.steps, contextFor) });
+
+  /**
+   * Before the first step that changes anything: the remaining plan, recomputed now (a target
+   * chosen meanwhile is concrete), confirmed once — typed name, `y`, or Enter on the sandbox.
+   */
+  const confirmPlan = async (index: number): Promise<string | undefined> => {
+    const step = runbook.steps[index]!;
+    const request = planRequest(ctx.target, await buildPlan(runbook.steps, state.steps, contextFor, index), step);
+    const response = await ask(step.id, request);
+    const typed = response.kind === 'plan' ? response.typed : undefined;
+    const ok = response.kind === 'plan' && response.ok && (request.mode !== 'typed' || typed === request.expected);
+    if (!ok) {
+      audit('run.plan', { status: 'declined', step: step.id });
+      const why = response.kind === 'plan' && response.ok ? `"${(typed ?? '').slice(0, 40)}" does not match the database name "${request.expected}"` : 'the plan was not confirmed';
+      return `${why}: nothing was changed (stopped before "${step.title}")`;
+    }
+    state.vars.planConfirmed = { mode: request.mode, at: new Date().toISOString(), step: step.id };
+    save();
+    audit('run.plan', { status: 'confirmed', mode: request.mode, step: step.id });
+    return undefined;
+  };
+
   const finish = (outcome: RunOutcome, message: string, switchTo?: string): RunResult => {
     state.status = outcome === 'completed' ? 'completed' : outcome === 'switched' ? 'switched' : outcome === 'paused' ? 'waiting' : outcome === 'aborted' ? 'aborted' : 'failed';
     state.switchTo = switchTo;
@@ -129,17 +188,18 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
       const stepState = state.steps[index]!;
       state.currentStep = index;
       if (stepState.status === 'done' || stepState.status === 'skipped') continue;
-      const stepCtx: StepContext = {
-        steps: runbook.steps,
-        ctx: runCtx,
-        environment: options.environment,
-        state,
-        stepState,
-        signal,
-        emit: (event) => onEvent(event),
-        ask: (request) => ask(step.id, request),
-        save,
-      };
+      const stepCtx = contextFor(index);
+      if (!state.vars.planConfirmed && changesSomething(step, options.environment)) {
+        try {
+          const declined = await confirmPlan(index);
+          if (declined) return finish('aborted', declined);
+        } catch (error) {
+          if (!(error instanceof NeedsOperator)) throw error;
+          audit('run.plan', { status: 'waiting', step: step.id });
+          const request = error.request as Extract<InputRequest, { kind: 'plan' }>;
+          return finish('paused', `paused before "${step.title}", the first step that changes anything: the plan needs confirming (${request.flag}); resume with \`mutx-ops run --resume ${state.id} ${request.flag}\``);
+        }
+      }
       const wasMidway = stepState.status === 'running' || stepState.status === 'waiting';
       let attempt = 0;
       for (;;) {
@@ -177,7 +237,7 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
             stepState.status = 'waiting';
             save();
             audit('run.step', { step: step.id, status: 'waiting', request: error.request.kind });
-            return finish('paused', `step "${step.title}" needs the operator (${describeRequest(error.request)}); resume with \`mutx-ops run --resume ${state.id}\` (add --yes to confirm) or in the TUI`);
+            return finish('paused', `step "${step.title}" needs the operator (${describeRequest(error.request)}); resume with \`mutx-ops run --resume ${state.id}${answeringFlag(error.request)}\` or in the app`);
           }
           const message = oneLine(error);
           stepState.status = 'failed';
@@ -194,7 +254,8 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
           try {
             response = await ask(step.id, { kind: 'failure', error: message, offers });
           } catch (askError) {
-            if (askError instanceof NeedsOperator) return finish('failed', `step "${step.title}" failed: ${message}`);
+            // Headless never pauses here (it answers from --on-failure); the app's `q` does: resuming retries the step.
+            if (askError instanceof NeedsOperator) return finish('paused', `step "${step.title}" failed: ${message}; paused — resume with \`mutx-ops run --resume ${state.id}\` or from the app's home to retry it`);
             throw askError;
           }
           const choice = response.kind === 'failure' ? response.choice : 'abort';
@@ -231,6 +292,24 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
   }
 }
 
+/** The flag that answers a question headless, for the pause hint (never a generic one that would not). */
+function answeringFlag(request: InputRequest): string {
+  switch (request.kind) {
+    case 'typed-confirmation':
+      return ` --confirm ${request.expected}`;
+    case 'plan':
+      return ` ${request.flag}`;
+    case 'review':
+      return request.acknowledge ? ` --confirm ${request.acknowledge.expected} --acknowledge REASON` : ' --yes';
+    case 'select-target':
+      return ' --target REV (or --backup FILE)';
+    case 'skip-reason':
+      return ' --skip-reason TEXT';
+    default:
+      return ' --yes';
+  }
+}
+
 function describeRequest(request: InputRequest): string {
   switch (request.kind) {
     case 'confirm':
@@ -249,6 +328,8 @@ function describeRequest(request: InputRequest): string {
       return request.prompt;
     case 'review':
       return request.acknowledge ? `${request.title}: ${request.counts.error} error-level finding(s) — ${request.acknowledge.prompt}` : `${request.title}: ${request.headline}`;
+    case 'plan':
+      return `confirm the plan before "${request.firstChange}"`;
   }
 }
 

@@ -23,14 +23,48 @@ export type StepProgress =
   | { kind: 'lock-wait'; holder?: string; waitedMs: number };
 
 export type InputRequest =
-  | { kind: 'confirm'; prompt: string; detail?: string[] }
+  | { kind: 'confirm'; prompt: string; detail?: string[]; /** Enter answers no (a question whose yes loses data). */ defaultNo?: boolean }
   | { kind: 'checklist-item'; itemId: string; label: string; index: number; total: number }
   | { kind: 'typed-confirmation'; prompt: string; expected: string; detail: string[] }
   | { kind: 'failure'; error: string; offers: FailureOffer[] }
   | { kind: 'skip-reason'; prompt: string }
   | { kind: 'select-target'; options: TargetOption[] }
   | { kind: 'logs-watch'; prompt: string }
-  | ReviewRequest;
+  | ReviewRequest
+  | PlanRequest;
+
+/**
+ * How a run's plan is confirmed: the database name typed (protected environment), an explicit
+ * `y` (anything else), Enter (the practice sandbox). Headless: `--confirm DBNAME` / `--yes`.
+ */
+export type PlanConfirmation = 'typed' | 'yes' | 'enter';
+
+/** One step of a run's plan: what it will concretely do, and whether it changes anything. */
+export interface PlanStep {
+  id: string;
+  title: string;
+  type: StepType;
+  changes: boolean;
+  destructive: boolean;
+  /** done / skipped steps of a resumed run are listed as such. */
+  status: StepStatus;
+  lines: string[];
+}
+
+/** Asked once, before the first step that changes anything: the whole remaining plan. */
+export interface PlanRequest {
+  kind: 'plan';
+  mode: PlanConfirmation;
+  /** The database name (what `typed` expects, what `--confirm` must say). */
+  expected: string;
+  /** Where the plan acts: environment, redacted URL, protected or not. */
+  target: string;
+  /** The first step that changes anything. */
+  firstChange: string;
+  steps: PlanStep[];
+  /** The headless flag that answers it: `--yes` or `--confirm DBNAME`. */
+  flag: string;
+}
 
 /**
  * A migration review to read (SQL per revision, findings, table sizes). Answered once it was
@@ -67,12 +101,14 @@ export type InputResponse =
   | { kind: 'skip-reason'; reason: string }
   | { kind: 'select-target'; value: string | undefined }
   | { kind: 'logs-watch'; done: true }
-  | { kind: 'review'; seen: boolean; reason?: string; typed?: string };
+  | { kind: 'review'; seen: boolean; reason?: string; typed?: string }
+  | { kind: 'plan'; ok: boolean; typed?: string };
 
 export type RunOutcome = 'completed' | 'aborted' | 'failed' | 'switched' | 'paused';
 
 export type RunEvent =
   | { type: 'run-started'; runId: string; runbook: string; title: string; environment?: string; target: string; protected: boolean; drill: boolean; resumed: boolean; steps: StepSummary[] }
+  | { type: 'plan'; runId: string; target: string; steps: PlanStep[] }
   | { type: 'step-started'; stepId: string; index: number; total: number; title: string; stepType: StepType; preview: string[] }
   | { type: 'output'; stepId: string; line: string; stream: 'stdout' | 'stderr' | 'info' | 'match' }
   | { type: 'progress'; stepId: string; progress: StepProgress }

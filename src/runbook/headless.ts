@@ -44,6 +44,11 @@ export class HeadlessInput implements InputProvider {
         }
         if (this.answers.yes) return { kind: 'review', seen: true };
         throw new NeedsOperator(request);
+      case 'plan':
+        // Protected: only the database name confirms (--yes is not enough); elsewhere --yes (or that name).
+        if (this.answers.confirm !== undefined && (request.mode === 'typed' || this.answers.confirm === request.expected)) return { kind: 'plan', ok: true, typed: this.answers.confirm };
+        if (request.mode !== 'typed' && this.answers.yes) return { kind: 'plan', ok: true };
+        throw new NeedsOperator(request);
       case 'logs-watch':
         // Headless runs watch for the whole duration; this question never gets an answer.
         return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { processAlive, writeFileAtomic } from '../core/audit';
+import { redactSecrets } from '../core/connection';
 import { ensurePrivateDir, type ProjectSettings } from '../core/config';
 import { MutxError } from '../core/errors';
 import type { StepStatus } from './events';
@@ -37,6 +38,8 @@ export interface RunVariables {
   logDurationSeconds?: number;
   catalogs?: Record<string, string[]>;
   logBaselines?: Record<string, { perMinute: number; windowMs: number; matched: number }>;
+  /** The plan was confirmed before the first changing step (typed name, y, or Enter on the sandbox). */
+  planConfirmed?: { mode: 'typed' | 'yes' | 'enter'; at: string; step: string };
 }
 
 export type RunStatus = 'running' | 'waiting' | 'completed' | 'aborted' | 'failed' | 'switched';
@@ -74,7 +77,8 @@ export function saveRunState(settings: ProjectSettings, state: RunState): void {
   const dir = runsDir(settings);
   ensurePrivateDir(dir);
   state.updatedAt = new Date().toISOString();
-  writeFileAtomic(path.join(dir, `${state.id}.json`), `${JSON.stringify(state, null, 2)}\n`);
+  // Step output and errors may quote a URL: stored redacted, like the audit trail.
+  writeFileAtomic(path.join(dir, `${state.id}.json`), `${JSON.stringify(state, (_key, value: unknown) => (typeof value === 'string' ? redactSecrets(value) : value), 2)}\n`);
 }
 
 export function loadRunState(settings: ProjectSettings, id: string): RunState {

@@ -7,7 +7,8 @@ import { cleanup } from 'ink-testing-library';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAlembicProject, versionRowsOf, type AlembicProject } from '../../test/helpers/alembic';
 import { createTestDatabase, runCli, type TestDatabase } from '../../test/helpers/db';
-import { frame, KEY, press, realServices, renderApp, waitForFrame } from './testing/harness';
+import fs from 'node:fs';
+import { frame, KEY, press, realServices, renderApp, type, waitForFrame } from './testing/harness';
 
 let db: TestDatabase;
 let project: AlembicProject;
@@ -52,12 +53,48 @@ describe('the app on an Alembic project', () => {
     await press(ui, 'j');
     await waitForFrame(ui, /› \S* +f00dfeedcafe/);
     await press(ui, 'r');
-    await waitForFrame(ui, 'to revision f00dfeedcafe?');
-    await press(ui, 'y');
     // The downgrade's review (through Alembic's offline SQL) is read before anything changes.
     await waitForFrame(ui, 'DROP INDEX CONCURRENTLY IF EXISTS ix_deployments_created_at', 30_000);
     await press(ui, KEY.enter);
+    // Then the plan: the backup, the downgrade to the picked revision; only y runs it.
+    const plan = await waitForFrame(ui, 'Run this plan?', 30_000);
+    expect(plan).toMatch(/→ f00dfeedcafe/);
+    await press(ui, 'y');
     await waitForFrame(ui, '✔ run completed', 60_000);
+    expect(await versionRowsOf(db)).toEqual(['f00dfeedcafe']);
+  }, 90_000);
+
+  it('history: n writes a new revision through Alembic and shows the whole file; autogenerate on a database behind head says why not', async () => {
+    const { services } = realServices({ projectDir: project.dir, url: db.url });
+    const ui = renderApp(services, { columns: 140, rows: 45 });
+    await waitForFrame(ui, 'Runbooks');
+    await press(ui, 'h');
+    await waitForFrame(ui, 'n new revision');
+    await press(ui, 'n');
+    await waitForFrame(ui, 'message:');
+    await type(ui, 'add notes to agents');
+    await press(ui, KEY.enter);
+    await waitForFrame(ui, 'a autogenerates');
+    await press(ui, 'a');
+    // Alembic refuses to autogenerate against a database that is not at head: its reason, nothing written.
+    await waitForFrame(ui, /✖ .*not up to date/i, 30_000);
+    const before = fs.readdirSync(`${project.dir}/src/api/models/migrations/versions`).length;
+    await press(ui, KEY.escape);
+    await press(ui, 'n');
+    await waitForFrame(ui, 'message:');
+    await type(ui, 'add notes to agents');
+    await press(ui, KEY.enter);
+    await press(ui, 'e');
+    const shown = await waitForFrame(ui, /✔ created .*add_notes_to_agents\.py/, 30_000);
+    expect(shown).toContain("down_revision = 'head_0012'");
+    expect(shown).toContain('def upgrade()');
+    expect(shown).toContain('review the generated file below');
+    expect(fs.readdirSync(`${project.dir}/src/api/models/migrations/versions`).length).toBe(before + 1);
+    await press(ui, KEY.enter);
+    const back = await waitForFrame(ui, /○ +\S+ +pending \(head\) add notes to agents/);
+    expect(back).toMatch(/created \S+ \(pending\)/);
+    expect(back).toMatch(/› ○ +\S+ +pending \(head\) add notes to agents/);
+    // Nothing was applied: the database is where it was.
     expect(await versionRowsOf(db)).toEqual(['f00dfeedcafe']);
   }, 90_000);
 });

@@ -235,8 +235,8 @@ describe('home', () => {
 });
 
 describe('runbook flows (real engine)', () => {
-  it('checklist items are ticked one by one, then the upgrade and the check run', async () => {
-    const { services, revision } = await setup();
+  it('checklist items are ticked one by one, then the plan (y, not Enter), the upgrade and the check run', async () => {
+    const { services, revision, db } = await setup();
     const ui = renderApp(services);
     await start(ui, 'flow-basic');
     let f = await waitForFrame(ui, '[ ] Changes reviewed');
@@ -246,6 +246,13 @@ describe('runbook flows (real engine)', () => {
     f = await waitForFrame(ui, '[ ] Maintenance window scheduled');
     expect(f).toContain('✔ Changes reviewed');
     await press(ui, KEY.space);
+    // Before the upgrade: the plan, from → to; Enter is not a yes here (only the sandbox takes it).
+    f = await waitForFrame(ui, 'Run this plan? Next: "Upgrade to head"', 30_000);
+    expect(f).toMatch(/base → 9d3e71c2a5b8: 12 revision\(s\)/);
+    await press(ui, KEY.enter, KEY.enter);
+    await waitForFrame(ui, 'enter is not enough here: press y');
+    expect((await db.query("SELECT to_regclass('alembic_version') AS t")).rows[0]?.t).toBeNull();
+    await press(ui, 'y');
     f = await waitForFrame(ui, '✔ run completed', 30_000);
     expect(f).toContain('✔ 1. Pre-flight checklist — done');
     expect(f).toMatch(/✔ 2\. Upgrade to head — done in .*: upgrade base → 9d3e71c2a5b8 \(12 revision\(s\)\)/);
@@ -259,10 +266,12 @@ describe('runbook flows (real engine)', () => {
     const { services, revision } = await setup({ protected: true, atHead: true });
     const ui = renderApp(services);
     await start(ui, 'flow-downgrade');
-    let f = await waitForFrame(ui, 'type the database name to go ahead');
-    expect(f).toContain('downgrade 9d3e71c2a5b8 →');
-    expect(f).toMatch(/Type mutx_tui_\w+ to confirm/);
-    const expected = /Type (mutx_tui_\w+) to confirm/.exec(f)![1]!;
+    let f = await waitForFrame(ui, 'Run this plan? Next: "Roll back one revision"');
+    expect(f).toContain('1. Roll back one revision [destructive]');
+    expect(f).toMatch(/9d3e71c2a5b8 → \w{12}: 1 revision/);
+    expect(f).toMatch(/on production \(PROTECTED\) · postgresql:/);
+    expect(f).toMatch(/Type mutx_tui_\w+ to run this plan/);
+    const expected = /Type (mutx_tui_\w+) to run this plan/.exec(f)![1]!;
     await type(ui, 'qj?');
     await press(ui, KEY.enter);
     f = await waitForFrame(ui, 'does not match');
@@ -309,6 +318,8 @@ describe('runbook flows (real engine)', () => {
     const { services, settings } = await setup();
     const ui = renderApp(services);
     await start(ui, 'flow-cancel');
+    await waitForFrame(ui, 'Run this plan?');
+    await press(ui, 'y');
     await waitForFrame(ui, '1. Slow command — running');
     await press(ui, KEY.ctrlC);
     let f = await waitForFrame(ui, 'Cancel the running step "Slow command"?');
@@ -328,6 +339,30 @@ describe('runbook flows (real engine)', () => {
     expect(run.status).toBe('aborted');
   });
 
+  it('q on a run waiting for an answer leaves it paused and resumable (not aborted), and says so', async () => {
+    const { services, settings } = await setup();
+    const ui = renderApp(services);
+    await start(ui, 'flow-basic');
+    await waitForFrame(ui, '[ ] Changes reviewed');
+    await press(ui, 'q');
+    const f = await waitForFrame(ui, 'Quit and leave the run paused?');
+    expect(f).toContain('It stays paused there: nothing is aborted or undone.');
+    expect(f).toMatch(/mutx-ops run --resume \S+-flow-basic-\w+/);
+    await press(ui, 'y');
+    const deadline = Date.now() + 15_000;
+    let run = listRuns(settings).find((r) => r.runbook === 'flow-basic');
+    while (run?.status !== 'waiting' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      run = listRuns(settings).find((r) => r.runbook === 'flow-basic');
+    }
+    expect(run?.status).toBe('waiting');
+    expect(run?.steps[0]?.status).toBe('waiting');
+    // Opened again, home offers it to resume.
+    cleanup();
+    const again = renderApp(services);
+    await waitForFrame(again, '↻ resume flow-basic at step 1/3 "Pre-flight checklist"');
+  });
+
   it('an unfinished run is offered on home and resumes at its step', async () => {
     const { services, settings, audit, db } = await setup();
     // A headless run without --yes stops at the first question: a real paused run.
@@ -341,6 +376,8 @@ describe('runbook flows (real engine)', () => {
     f = await waitForFrame(ui, '[ ] Changes reviewed');
     expect(f).toContain('· resumed');
     await press(ui, KEY.space, KEY.space);
+    await waitForFrame(ui, 'Run this plan?', 30_000);
+    await press(ui, 'y');
     await waitForFrame(ui, '✔ run completed', 30_000);
     expect(listRuns(settings).find((r) => r.id === paused.runId)?.status).toBe('completed');
   });
@@ -364,8 +401,11 @@ describe('screens (real services)', () => {
     await press(ui, 'v');
     f = await waitForFrame(ui, /✔ verified: checksum ok, \d+ TOC entries/, 30_000);
     await press(ui, 'r');
-    f = await waitForFrame(ui, 'Restore this backup over');
-    expect(f).toContain('the database is overwritten');
+    // The plan names the backup and says the database is overwritten; y runs it.
+    f = await waitForFrame(ui, 'Run this plan? Next: "Restore it"', 30_000);
+    expect(f).toMatch(/the database mutx_tui_\w+ is overwritten/);
+    expect(f).toContain(path.basename(record.file));
+    expect(f).toContain('holds 9d3e71c2a5b8');
     await press(ui, 'y');
     f = await waitForFrame(ui, '✔ run completed', 60_000);
     expect(f).toMatch(/✔ 1\. Choose the backup — done .*selected backup/);
@@ -401,7 +441,8 @@ describe('screens (real services)', () => {
     f = await waitForFrame(ui, (fr) => /› \S* +\w{12} applied/.test(fr) && !/› \S* +9d3e71c2a5b8/.test(fr));
     const picked = /› \S* +(\w{12}) applied/.exec(f)![1]!;
     await press(ui, 'r');
-    await waitForFrame(ui, `to revision ${picked}?`);
+    f = await waitForFrame(ui, 'Run this plan?', 30_000);
+    expect(f).toContain(`9d3e71c2a5b8 → ${picked}`);
     await press(ui, 'y');
     f = await waitForFrame(ui, '✔ run completed', 30_000);
     expect(f).toContain(`selected revision ${picked}`);

@@ -29,7 +29,7 @@ export interface AppProps {
 }
 
 type Screen = 'home' | 'run' | ScreenName;
-type DialogKind = 'quit' | 'cancel' | 'stop';
+type DialogKind = 'quit' | 'pause' | 'cancel' | 'stop';
 
 /** The interactive app: screens on a stack, one run session at a time, global keys. */
 export function App({ services, theme, size, flushMs }: AppProps) {
@@ -81,7 +81,7 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
   const [pendingStart, setPendingStart] = useState<{ spec: RunSpec; title: string; lines: string[] } | null>(null);
   const [help, setHelp] = useState(false);
   const [helpInfo, setHelpInfo] = useState<HelpInfo>({ screen: 'home', keys: [] });
-  const [quitting, setQuitting] = useState<'cancelling' | 'forced' | false>(false);
+  const [quitting, setQuitting] = useState<'cancelling' | 'pausing' | 'forced' | false>(false);
   const [notice, setNotice] = useState<string | undefined>();
   // Runbooks are parsed after the first frame: the target header shows at once.
   const [catalog, setCatalog] = useState<{ list: RunbookList; resumable: ResumableRun[] } | undefined>();
@@ -143,10 +143,13 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
     exit();
   }, [exit, session]);
 
+  const waitingForOperator = Boolean(active && snapshot?.prompt && !stepRunning);
   const requestQuit = useCallback(() => {
-    if (active) setDialog('quit');
+    // A run waiting for an answer is left paused (resumable); only a running step is cancelled first.
+    if (waitingForOperator) setDialog('pause');
+    else if (active) setDialog('quit');
     else quitNow();
-  }, [active, quitNow]);
+  }, [active, waitingForOperator, quitNow]);
 
   const cancelAndThen = useCallback(
     (then: 'quit' | 'stay') => {
@@ -164,7 +167,10 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
     const kind = dialog;
     setDialog(null);
     if (!yes) return;
-    if (kind === 'quit') cancelAndThen('quit');
+    if (kind === 'pause' && session) {
+      setQuitting('pausing');
+      void session.pause().then(() => quitNow());
+    } else if (kind === 'quit') cancelAndThen('quit');
     else cancelAndThen('stay');
   };
 
@@ -209,6 +215,17 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
       ? { title: `Cancel the running step "${runningTitle}"?`, lines: ['The engine cancels it on the server, rolls back its transaction and releases the lock.', 'The run then ends as aborted (recorded in the audit trail).'], yes: 'cancel the step', no: 'keep it running' }
       : { title: `Stop the run of ${snapshot?.state.runbook}?`, lines: ['Nothing is running right now; the run ends here as aborted (recorded in the audit trail).'], yes: 'stop the run', no: 'keep going' },
     stop: { title: `Stop the run of ${snapshot?.state.runbook}?`, lines: [stepRunning ? `The running step "${runningTitle}" is cancelled (server-side cancel, rollback, lock released).` : 'The run stops at this step.', 'It ends as aborted (recorded in the audit trail).'], yes: 'stop', no: 'keep going' },
+    pause: {
+      title: 'Quit and leave the run paused?',
+      lines: [
+        `The run of ${snapshot?.state.runbook} waits for you at step ${(snapshot?.state.current ?? 0) + 1}/${snapshot?.state.steps.length ?? '?'}.`,
+        'It stays paused there: nothing is aborted or undone.',
+        `Resume it from home (↻ resume), or: mutx-ops run --resume ${snapshot?.state.runId ?? 'RUN_ID'}`,
+        'To abort it instead: no, then x (stop run).',
+      ],
+      yes: 'quit, run paused',
+      no: 'stay',
+    },
     quit: { title: 'Quit mutx-ops?', lines: [stepRunning ? `A step is running ("${runningTitle}"): quitting cancels it first (server-side cancel, rollback, lock released).` : `The run of ${snapshot?.state.runbook} is stopped here (aborted, recorded in the audit trail).`], yes: 'quit', no: 'stay' },
   };
 
@@ -216,7 +233,7 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
     <Box flexDirection="column">
       <EnvironmentBanner identity={identity} />
       <Line color={theme.warn} bold>
-        {quitting === 'forced' ? 'still cancelling — ctrl+c again quits without waiting (the run may need resuming)' : 'cancelling the run before quitting: waiting for the engine to roll back and release the lock…'}
+        {quitting === 'pausing' ? 'leaving the run paused (resumable)…' : quitting === 'forced' ? 'still cancelling — ctrl+c again quits without waiting (the run may need resuming)' : 'cancelling the run before quitting: waiting for the engine to roll back and release the lock…'}
       </Line>
     </Box>
   ) : pendingStart ? (
@@ -275,26 +292,15 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
           <HistoryScreen
             services={services}
             rollbackRunbook={rollback?.name}
-            onRollback={(revision) =>
-              setPendingStart({
-                spec: { name: rollback!.name, title: rollback!.title, selectedRevision: revision },
-                title: `Roll back ${identity.database} to revision ${revision}?`,
-                lines: [`Starts the ${rollback!.name} runbook with this revision chosen; every revision above it is downgraded.`, identity.protected ? 'Protected environment: the destructive step asks for the database name.' : `Target: ${identity.redacted}`],
-              })
-            }
+            // The run shows its plan (from → to, the backup) and asks before it changes anything.
+            onRollback={(revision) => startSession({ name: rollback!.name, title: rollback!.title, selectedRevision: revision })}
             onBack={pop}
           />
         ) : screen === 'backups' ? (
           <BackupsScreen
             services={services}
             restoreRunbook={restore?.name}
-            onRestore={(file) =>
-              setPendingStart({
-                spec: { name: restore!.name, title: restore!.title, selectedBackup: file },
-                title: `Restore this backup over ${identity.database}?`,
-                lines: [file.split('/').pop() ?? file, `Starts the ${restore!.name} runbook with this backup chosen: the database is overwritten (a safety backup is taken first).`, identity.protected ? 'Protected environment: the restore asks for the database name.' : `Target: ${identity.redacted}`],
-              })
-            }
+            onRestore={(file) => startSession({ name: restore!.name, title: restore!.title, selectedBackup: file })}
             onBack={pop}
           />
         ) : screen === 'audit' ? (

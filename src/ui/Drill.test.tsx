@@ -84,7 +84,8 @@ describe('nothing configured', () => {
       expect(status).toMatchObject({ state: 'running', ownedByApp: true });
       const ui = renderApp(resolved.services);
       const f = await waitForFrame(ui, (fr) => fr.includes('sandbox (practice)') && fr.includes('692221fc80ff'), 30_000);
-      expect(f).toContain(`127.0.0.1:${status.port}`);
+      expect(f).toContain(`mutx-sandbox-`); // the sandbox listens on a Unix socket only
+      expect(f).toContain(`:${status.port}/mutx`);
       expect(f).toMatch(/1 pending/);
       cleanup();
       await releaseOwnSandbox(resolved.sandboxOf);
@@ -112,9 +113,14 @@ describe('drills in the app', () => {
     f = await waitForFrame(ui, 'Start the practice drill "A held lock blocks the upgrade"?');
     expect(f).toContain('A report job keeps a transaction open on users.');
     await press(ui, 'y');
+    // The drill's own database is in the sandbox: its plan takes Enter.
+    f = await waitForFrame(ui, 'Run this plan?', 60_000);
+    expect(f).toContain('enter/y run this plan');
+    expect(f).toContain('mutx_drill_held_lock');
+    await press(ui, KEY.enter);
     f = await waitForFrame(ui, 'r retry · a abort the run', 60_000);
     expect(f).toMatch(/waiting on locks held by pid \d+ \(nightly-report, idle in transaction\)/);
-    expect(f).toMatch(/^◎ PRACTICE DRILL on postgresql:\/\/postgres@127\.0\.0\.1:\d+\/mutx_drill_held_lock$/m);
+    expect(f).toMatch(/^◎ PRACTICE DRILL on postgresql:\/\/postgres@%2F\S*mutx-sandbox-\w+:\d+\/mutx_drill_held_lock$/m);
     expect(f).not.toContain('environment: staging');
     await press(ui, 'a');
     f = await waitForFrame(ui, 'Drill debrief:', 60_000);

@@ -143,7 +143,7 @@ describe('deploy: the review headless', () => {
     const db = await createTestDatabase('mutx_review_cli');
     databases.push(db);
     const env = { MUTX_REVIEW_TEST_PROD_URL: db.url };
-    const up = await runCli(['--env', 'production', 'upgrade', HEAD], { cwd: project.dir, env });
+    const up = await runCli(['--env', 'production', 'upgrade', HEAD, '--confirm', db.name], { cwd: project.dir, env });
     expect(up.exitCode, String(up.all)).toBe(0);
     const first = await runCli(['--env', 'production', '--json', 'run', 'deploy', '--yes'], { cwd: project.dir, env });
     expect(first.exitCode, String(first.all)).toBe(5);

@@ -27,6 +27,10 @@ export interface Services {
   history(): Promise<HistoryView>;
   /** The migration review of one revision, both directions (History's detail); optional for plain test services. */
   revisionFindings?(id: string): Promise<RevisionFindings>;
+  /** Which kinds of new revision the project's engine can write (History's `n`); absent: none. */
+  authoring?(): { autogenerate: boolean };
+  /** Writes a new revision file (Alembic's `revision [--autogenerate]`); nothing is applied. */
+  createRevision?(options: { message: string; autogenerate: boolean }): Promise<NewRevisionView>;
   backups(): Promise<BackupEntry[]>;
   verifyBackup(file: string, signal: AbortSignal): Promise<{ ok: boolean; message: string }>;
   /** The environment's log source as the operator wrote it; undefined when none is set. */
@@ -34,6 +38,14 @@ export interface Services {
   /** Follows the log source from its end; returns at once. `emitAll` also delivers lines that do not match. Throws when there is no source. */
   followLogs(options: { filter: string; emitAll: boolean; onEvent: (event: LogEvent) => void; signal: AbortSignal }): LogHandle;
   audit(count: number): AuditView;
+}
+
+/** A revision file just written, with its whole text for the operator to review. */
+export interface NewRevisionView {
+  revision: string;
+  file: string;
+  revises: string[];
+  content: string;
 }
 
 export interface TargetIdentity {

@@ -54,7 +54,7 @@ async function snapshot(h: Harness, db: TestDatabase): Promise<Snapshot> {
   const auditRows = hasAudit.rows[0]!.present ? (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mutx_ops.audit')).rows[0]!.n : 0;
   return {
     schema: await fullSchemaDump(db.url),
-    data: await dataSnapshot(db, ['mutx_ops.audit']),
+    data: await dataSnapshot(db, ['mutx_ops.audit', 'mutx_ops.audit_head']),
     audit: read(h.project.auditPath),
     head: read(`${h.project.auditPath}.head`),
     tree: treeSnapshot(h.project.dir, (rel) => skipPrefs(rel) || rel.startsWith(`.mutx-ops${path.sep}`)),

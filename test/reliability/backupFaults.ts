@@ -311,10 +311,10 @@ export interface RestoreSource {
 /** Backups (one per format) of the fixture at head, with the data they hold. */
 export async function restoreSources(fx: BackupFixture, formats: readonly Format[]): Promise<RestoreSource[]> {
   const rows = await versionRows(fx.db);
-  const data = await dataSnapshot(fx.db, ['mutx_ops.audit']);
+  const data = await dataSnapshot(fx.db, ['mutx_ops.audit', 'mutx_ops.audit_head']);
   const sources: RestoreSource[] = [];
   for (const format of formats) sources.push({ file: await takeBackup(fx, format), format, rows, data });
-  if ((await dataSnapshot(fx.db, ['mutx_ops.audit'])) !== data) throw new Error('taking the backups changed the data');
+  if ((await dataSnapshot(fx.db, ['mutx_ops.audit', 'mutx_ops.audit_head'])) !== data) throw new Error('taking the backups changed the data');
   return sources;
 }
 
@@ -330,7 +330,7 @@ export async function scramble(fx: BackupFixture, rng: Rng, tag: string, maxDown
 
 export async function killRestore(fx: BackupFixture, rng: Rng, source: RestoreSource, delayMs: number, tag: string, maxDown = 2): Promise<KillIteration> {
   await scramble(fx, rng, tag, maxDown);
-  const before = { rows: await versionRows(fx.db), data: await dataSnapshot(fx.db, ['mutx_ops.audit']) };
+  const before = { rows: await versionRows(fx.db), data: await dataSnapshot(fx.db, ['mutx_ops.audit', 'mutx_ops.audit_head']) };
   const args = ['--json', 'restore', source.file, '--yes', ...(rng.chance(0.5) ? ['--no-safety-backup'] : [])];
   const label = `restore ${source.format} backup${args.includes('--no-safety-backup') ? ' --no-safety-backup' : ''} over [${before.rows}] killed after ${delayMs} ms`;
   const result = await runAndKill(fx, args, { kind: 'delay', ms: delayMs });
@@ -340,7 +340,7 @@ export async function killRestore(fx: BackupFixture, rng: Rng, source: RestoreSo
   }
   const problems = await checkAfterBackupFault(fx);
   // One transaction: the database is as it was, or as the backup holds it — nothing in between.
-  const now = { rows: await versionRows(fx.db), data: await dataSnapshot(fx.db, ['mutx_ops.audit']) };
+  const now = { rows: await versionRows(fx.db), data: await dataSnapshot(fx.db, ['mutx_ops.audit', 'mutx_ops.audit_head']) };
   const same = (a: typeof now, b: { rows: string[]; data: string }) => a.rows.join(',') === b.rows.join(',') && a.data === b.data;
   if (!same(now, before) && !same(now, source)) {
     problems.push(`after the kill the database is neither as before [${before.rows}] nor as the backup [${source.rows}]: at [${now.rows}], ${firstDifference(source.data, now.data)}`);
@@ -349,7 +349,7 @@ export async function killRestore(fx: BackupFixture, rng: Rng, source: RestoreSo
   const rerun = await fx.run(args);
   if (rerun.exitCode !== 0) problems.push(`rerun restore exited ${rerun.exitCode}: ${lastLine(rerun)}`);
   else noteSafetyBackup(fx, rerun);
-  const after = { rows: await versionRows(fx.db), data: await dataSnapshot(fx.db, ['mutx_ops.audit']) };
+  const after = { rows: await versionRows(fx.db), data: await dataSnapshot(fx.db, ['mutx_ops.audit', 'mutx_ops.audit_head']) };
   if (after.rows.join(',') !== source.rows.join(',')) problems.push(`after the rerun the version table is [${after.rows}], the backup's is [${source.rows}]`);
   if (after.data !== source.data) problems.push(`after the rerun the data is not the backup's: ${firstDifference(source.data, after.data)}`);
   problems.push(...(await checkDatabaseState(fx)), ...(await catalogProblems(fx)));

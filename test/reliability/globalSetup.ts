@@ -22,8 +22,19 @@ export default function setup(project: TestProject) {
   return () => {
     const rows = readResults(resultsFile);
     const report = formatReport(rows, { seed, seconds: (Date.now() - started) / 1000 });
-    fs.writeFileSync(path.join(project.config.root, 'test/reliability/REPORT.md'), report);
-    process.stdout.write(`\n${report}\n`);
+    // Only a full run is the record; a run of some files or tests writes its report aside.
+    const partial = isPartialRun(project);
+    const target = partial ? path.join(os.tmpdir(), `mutx-reliability-partial-${seed}.md`) : path.join(project.config.root, 'test/reliability/REPORT.md');
+    fs.writeFileSync(target, report);
+    process.stdout.write(`\n${report}\n${partial ? `(a partial run: report written to ${target}, REPORT.md left as it was)\n` : ''}`);
     fs.rmSync(resultsFile, { force: true });
   };
+}
+
+/** A run narrowed by file filters (`vitest run … some.test.ts`) or by `-t`. */
+function isPartialRun(project: TestProject): boolean {
+  if (project.vitest.config.testNamePattern) return true;
+  const args = process.argv.slice(2);
+  const valued = new Set(['--config', '-c', '--root', '-r', '--project', '--reporter', '--outputFile', '-t', '--testNamePattern', '--shard']);
+  return args.some((arg, i) => !arg.startsWith('-') && arg !== 'run' && !valued.has(args[i - 1] ?? ''));
 }

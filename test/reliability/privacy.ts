@@ -108,7 +108,7 @@ type Tool = (typeof TOOLS)[number];
 
 export class ArgvScanner {
   scans = 0;
-  readonly hits: string[] = [];
+  hits: string[] = [];
   /** Scans during which one of the tools was running against the test database. */
   readonly toolScans: Record<Tool, number> = { pg_dump: 0, pg_restore: 0, psql: 0 };
   /** Processes whose argv the operator filled (a --database-url URL): not mutx-ops' doing. Their children are scanned. */
@@ -189,10 +189,12 @@ export class ArgvScanner {
     return true;
   }
 
-  /** Forgets a planted control's hit. */
-  forget(pid: number): void {
-    const index = this.hits.findIndex((hit) => hit.startsWith(`pid ${pid}:`));
-    if (index >= 0) this.hits.splice(index, 1);
+  /**
+   * Forgets a planted control's hits: its own, and a forked child's that still shows its argv
+   * between fork and exec (another pid, the same marker).
+   */
+  forget(pid: number, marker: string): void {
+    this.hits = this.hits.filter((hit) => !hit.startsWith(`pid ${pid}:`) && !hit.includes(marker));
   }
 }
 
@@ -201,7 +203,7 @@ export async function plantedControl(scanner: ArgvScanner, password: string): Pr
   const planted = execa('sh', ['-c', 'sleep 0.4', 'planted-control', `--password=${password}`], { reject: false });
   await planted;
   if (!planted.pid || !scanner.sawPid(planted.pid)) return ['the argv scanner did not see a password planted in a test process: the scan cannot be trusted'];
-  scanner.forget(planted.pid);
+  scanner.forget(planted.pid, 'planted-control');
   return [];
 }
 

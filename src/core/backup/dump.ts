@@ -64,7 +64,7 @@ function ignoreSignal(): void {
 function prepareFolder(dir: string, isCatalog: boolean): void {
   try {
     if (isCatalog) {
-      ensurePrivateDir(dir);
+      ensurePrivateDir(dir, { mark: false }); // every entry of the catalog folder is a backup or a sidecar
     } else if (!fs.existsSync(dir)) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     } else if (!fs.statSync(dir).isDirectory()) {

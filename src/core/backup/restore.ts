@@ -5,11 +5,13 @@ import type pg from 'pg';
 import { connect, quoteIdent, withDatabase, type Target } from '../connection';
 import { ExitCode, MutxError, oneLine } from '../errors';
 import { applicationName, type Operator } from '../identity';
+import { acquireMigrationLock, describeHolder, type MigrationLock } from '../migrations/lock';
 import { versionNames, type CoreContext } from '../migrations/operations';
 import { readVersionRows } from '../migrations/versionTable';
 import { checkRestoreVersion, connectServer, listArchive, locatePgRestore, type ArchiveListing } from './archive';
 import { refusal, withAudit } from './auditing';
 import { plainDumpComplete, resolveBackup } from './catalog';
+import { findForeignMetaCommand, foreignMetaMessage } from './plainMetaCommands';
 import { backupDatabase, formatBytes } from './dump';
 import { backupSize, hashBackup } from './hash';
 import { ActivityMonitor, ProgressTracker, safeEmit } from './progress';
@@ -224,6 +226,8 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
       ctx,
       { action: 'restore', target: intoTarget.redacted, args: { file: backup.file, into, safety_backup: options.safetyBackup !== false, catalogued: isCatalogued(backup) } },
       async (op) => {
+        let loaded = false;
+        let revisionsKnown: string[] | undefined;
         try {
           // 1. The file: checksum (catalogued), archive readable, pg_restore new enough.
           safeEmit(emit, { type: 'phase', operation: 'restore', message: `checking ${path.basename(backup.file)}` });
@@ -246,6 +250,8 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
             if (!plainDumpComplete(backup.file)) {
               throw refusal('restore', `${backup.file} ends without pg_dump's "dump complete" trailer: the dump is truncated`, { hint: `"${into}" was not touched` });
             }
+            const foreign = isCatalogued(backup) ? undefined : await findForeignMetaCommand(backup.file);
+            if (foreign) throw refusal('restore', foreignMetaMessage(backup.file, foreign), { hint: `"${into}" was not touched; restore a backup mutx-ops catalogued, or remove the line` });
           } else {
             listing = await listed!;
             if (!listing.ok) throw refusal('restore', `${backup.file} is not a readable archive: ${listing.error}`, { hint: `"${into}" was not touched` });
@@ -255,14 +261,28 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
           // 2. The server: does the database exist (it may have been dropped), who asks to confirm.
           const server = await connectServer(ctx.target, ctx.operator, ctx.settings.connect_timeout_seconds);
           const admin = server.client;
+          let lockSession: pg.Client | undefined;
+          let migrationLock: MigrationLock | undefined;
           try {
             const serverInfo = (await admin.query<{ num: number }>(`SELECT current_setting('server_version_num')::int AS num`)).rows[0]!;
             const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [into])).rowCount === 1;
-            if (ctx.target.protected) {
-              const description = `restore ${describeBackup(backup)} into database "${into}" on ${ctx.target.host}:${ctx.target.port} (protected environment ${ctx.target.environment ?? ''}): its current contents will be replaced`;
+            // A backup of another database over this one (A's contents replacing B's) is as
+            // deliberate as a protected environment: the name typed, --yes is not enough.
+            const foreign = exists && isCatalogued(backup) && backup.database !== into ? backup.database : undefined;
+            if (foreign !== undefined) {
+              op.note({ details: { backup_database: foreign } });
+              safeEmit(emit, { type: 'phase', operation: 'restore', message: `warning: ${path.basename(backup.file)} is a backup of database "${foreign}", not "${into}": restoring it replaces "${into}" with "${foreign}"'s contents` });
+            }
+            if (ctx.target.protected || foreign !== undefined) {
+              const description = `restore ${describeBackup(backup)}${foreign !== undefined ? `, a backup of ANOTHER database ("${foreign}"),` : ''} into database "${into}" on ${ctx.target.host}:${ctx.target.port}${ctx.target.protected ? ` (protected environment ${ctx.target.environment ?? ''})` : ''}: its current contents will be replaced`;
               let typed = options.confirmText;
               if (typed === undefined && options.confirm) typed = await options.confirm({ database: into, description });
               if (typed === undefined) {
+                if (foreign !== undefined && !ctx.target.protected) {
+                  throw refusal('usage', `${path.basename(backup.file)} is a backup of database "${foreign}", not "${into}": refusing to replace "${into}" with it without the database name typed as confirmation`, {
+                    hint: `if that is what you want, pass --confirm ${into} (--yes is not enough), or type it when asked on a terminal`,
+                  });
+                }
                 throw refusal('usage', `refusing to restore into "${into}" on protected environment ${ctx.target.environment ?? ''} without the database name typed as confirmation`, {
                   hint: `type it when asked on a terminal, or pass --confirm ${into} (--yes is not enough on a protected environment)`,
                 });
@@ -279,6 +299,10 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
             let safety: BackupRecord | undefined;
             let createdDatabase = false;
             if (exists) {
+              // The migration lock of the database replaced, held until the restore committed: an
+              // upgrade cannot run between the safety backup and the load, nor interleave with it.
+              lockSession = await connect(intoTarget, { operator: ctx.operator, connectTimeoutSeconds: ctx.settings.connect_timeout_seconds });
+              migrationLock = await takeMigrationLock(ctx, lockSession, into, options.lockWaitSeconds, emit);
               const before = await connect(intoTarget, { operator: ctx.operator, connectTimeoutSeconds: ctx.settings.connect_timeout_seconds });
               try {
                 revisionsBefore = await readVersionRows(before, versionNames(ctx.settings)).catch(() => []);
@@ -287,6 +311,7 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
                 await before.end().catch(() => {});
               }
               op.note({ revisions_before: revisionsBefore });
+              revisionsKnown = revisionsBefore;
               if (options.safetyBackup !== false) {
                 safeEmit(emit, { type: 'phase', operation: 'restore', message: `taking a safety backup of "${into}" before overwriting it` });
                 try {
@@ -327,6 +352,7 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
               });
             }
 
+            loaded = true;
             // 5. Afterwards: the revision now current, tables the backup did not replace.
             after = await connect(intoTarget, { operator: ctx.operator, connectTimeoutSeconds: ctx.settings.connect_timeout_seconds });
             const revisionsAfter = await readVersionRows(after, versionNames(ctx.settings)).catch(() => [] as string[]);
@@ -351,9 +377,13 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
             };
             return result;
           } finally {
+            await migrationLock?.release().catch(() => {});
+            await lockSession?.end().catch(() => {});
             await admin.end().catch(() => {});
           }
         } catch (error) {
+          // Until the load committed, a failed or cancelled restore changed nothing (one transaction).
+          if (!loaded && !result) op.note({ revisions_after: revisionsKnown });
           safeEmit(emit, { type: 'failed', operation: 'restore', file: backup.file, error: oneLine(error) });
           throw error;
         }
@@ -366,6 +396,22 @@ export async function restoreBackup(ctx: CoreContext, spec: string, options: Res
     );
   } finally {
     await after?.end().catch(() => {});
+  }
+}
+
+/** The same advisory lock as upgrade/downgrade/stamp/reconcile take, on the database restored over. */
+async function takeMigrationLock(ctx: CoreContext, session: pg.Client, database: string, waitSeconds: number | undefined, emit: BackupEventHandler | undefined): Promise<MigrationLock> {
+  try {
+    return await acquireMigrationLock(session, versionNames(ctx.settings), {
+      waitSeconds: waitSeconds ?? ctx.settings.lock_wait_seconds,
+      signal: ctx.signal,
+      onWait: (holder, waitedMs) =>
+        safeEmit(emit, { type: 'phase', operation: 'restore', message: `waiting for the migration lock, held by ${holder ? describeHolder(holder) : 'another session'} (${Math.round(waitedMs / 1000)} s)` }),
+    });
+  } catch (error) {
+    if (ctx.signal?.aborted) throw cancelledRestore(database, false);
+    if (error instanceof MutxError) throw new MutxError(error.kind, `${error.message}: nothing was restored into "${database}"`, { hint: error.hint, details: { ...(error.details ?? {}), refused: true } });
+    throw error;
   }
 }
 

@@ -173,6 +173,8 @@ export interface RestoreOptions {
   confirm?: (prompt: { database: string; description: string }) => Promise<string>;
   /** Pre-typed confirmation (`--confirm DBNAME`). */
   confirmText?: string;
+  /** How long to wait for the migration lock of the database restored over (default lock_wait_seconds). */
+  lockWaitSeconds?: number;
   onEvent?: BackupEventHandler;
 }
 

@@ -9,6 +9,7 @@ import { checkRestoreVersion, connectServer, listArchive, type ArchiveListing } 
 import { withAudit } from './auditing';
 import { plainDumpComplete, resolveBackup, updateVerification } from './catalog';
 import { hashBackup } from './hash';
+import { findForeignMetaCommand, foreignMetaMessage } from './plainMetaCommands';
 import { safeEmit } from './progress';
 import { dropDatabase, loadBackup } from './restore';
 import { findTool } from './tools';
@@ -166,7 +167,11 @@ export async function verifyBackup(ctx: CatalogContext, spec: string, options: {
         else if (listing.tocEntries === 0) problems.push('the archive lists no entries');
       }
       let test: RestoreTestResult | undefined;
-      if (options.restoreTest && ctx.target) {
+      // Never load what its catalog entry does not vouch for, nor psql commands pg_dump does not write.
+      const foreign = options.restoreTest && backup.format === 'plain' && !isCatalogued(backup) ? await findForeignMetaCommand(backup.file) : undefined;
+      if (options.restoreTest && checksumOk === false) problems.push('restore test not run: the file does not match its catalog entry, so it was not loaded');
+      else if (foreign) problems.push(`restore test not run: ${foreignMetaMessage(backup.file, foreign)}`);
+      else if (options.restoreTest && ctx.target) {
         test = await restoreTest({ ...ctx, target: ctx.target }, backup, listing, emit);
         problems.push(...test.problems.map((problem) => `restore test: ${problem}`));
       }

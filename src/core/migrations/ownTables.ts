@@ -9,6 +9,8 @@ import { quoteIdent } from '../connection';
 export const OWN_SCHEMA = 'mutx_ops';
 export const LEDGER_TABLE = `${OWN_SCHEMA}.ledger`;
 export const AUDIT_TABLE = `${OWN_SCHEMA}.audit`;
+/** One row per audit trail (machine + file): the newest record this database saw — the trail's anchor. */
+export const AUDIT_HEAD_TABLE = `${OWN_SCHEMA}.audit_head`;
 
 /** Where earlier versions of mutx-ops kept them: beside the version table. */
 export function legacyTable(schema: string, name: 'ledger' | 'audit'): string {

@@ -188,7 +188,7 @@ export async function prepareDrill(options: PrepareDrillOptions): Promise<DrillS
       ownedByApp: options.ownedByApp,
       onProgress: (p: SandboxProgress) => progress(p.message),
     });
-    target = parseTarget({ url: created.url, sslMode: 'disable', protected: scenario.protected });
+    target = parseTarget({ url: created.url, sslMode: 'disable', protected: scenario.protected, sandbox: true });
   }
 
   // The drill's own settings: a copy of the revisions with the injected one, short lock timeouts.

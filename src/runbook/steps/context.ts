@@ -1,7 +1,8 @@
 import type pg from 'pg';
-import { latestVerifiedBackup, listBackups } from '../../core/backup';
+import path from 'node:path';
+import { latestVerifiedBackup, listBackups, type BackupRecord } from '../../core/backup';
 import type { EnvironmentSettings } from '../../core/config';
-import { redactSecrets } from '../../core/connection';
+import { redactSecrets, registerSecret } from '../../core/connection';
 import { MutxError } from '../../core/errors';
 import { openClient, versionNames, type CoreContext } from '../../core/migrations/operations';
 import { readVersionRows } from '../../core/migrations/versionTable';
@@ -43,6 +44,25 @@ export function isDestructive(step: Step): boolean {
   return false;
 }
 
+/**
+ * Steps that act on the database or the world (a dump, a restore, a migration, a command):
+ * the run's plan is confirmed once before the first of them. Reading, checking and asking do not.
+ */
+export function changesSomething(step: Step, environment?: EnvironmentSettings): boolean {
+  switch (step.type) {
+    case 'backup':
+    case 'restore':
+    case 'migrate':
+    case 'reconcile':
+    case 'command':
+      return true;
+    case 'manual':
+      return Boolean(step.command_ref && environment?.commands[step.command_ref]);
+    default:
+      return false;
+  }
+}
+
 export const info = (c: StepContext, line: string) => c.emit({ type: 'output', stepId: c.stepState.id, line, stream: 'info' });
 
 export async function withClient<T>(c: StepContext, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -71,21 +91,57 @@ export function targetDescription(c: StepContext): string {
   return `on ${c.ctx.target.redacted}${c.ctx.target.environment ? ` (${c.ctx.target.environment}${c.ctx.target.protected ? ', PROTECTED' : ''})` : ''}`;
 }
 
-export function redactUrl(url: string): string {
+/**
+ * A URL for screens and records: no credentials, no query, and no path unless `keepPath` (a
+ * webhook's path is its token: `…/services/T000/B000/<token>`; a URL written in the runbook file
+ * itself is no secret).
+ */
+export function redactUrl(url: string, options: { keepPath?: boolean } = {}): string {
   try {
     const parsed = new URL(url);
-    parsed.username = parsed.username ? '***' : '';
-    parsed.password = '';
-    parsed.search = parsed.search ? '?…' : '';
-    return parsed.toString();
+    const path = parsed.pathname && parsed.pathname !== '/' ? (options.keepPath ? parsed.pathname : '/…') : '';
+    return `${parsed.protocol}//${parsed.username ? '***@' : ''}${parsed.host}${path}${parsed.search ? '?…' : ''}`;
   } catch {
     return '(invalid URL)';
   }
 }
 
+/**
+ * A URL read from the variable `name` (a webhook, a health check): its path, query and credentials
+ * become secrets redacted everywhere from now on; one that does not parse is refused without being shown.
+ */
+/** secretUrlFromEnv for a preview: registers the secret, never throws (the step itself reports a bad value). */
+export function registerUrlFromEnv(name: string | undefined): void {
+  try {
+    if (name) secretUrlFromEnv(name);
+  } catch {
+    // Reported when the step runs.
+  }
+}
+
+export function secretUrlFromEnv(name: string): string | undefined {
+  const url = process.env[name]?.trim();
+  if (!url) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    registerSecret(url);
+    throw new MutxError('config', `$${name} is not a valid URL (not shown: it may hold a token)`, { hint: `check the value of ${name}` });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new MutxError('config', `$${name} is not an http(s) URL`, { hint: `check the value of ${name}` });
+  registerSecret(url);
+  if (parsed.pathname.length > 1) registerSecret(`${parsed.pathname}${parsed.search}`);
+  if (parsed.search) registerSecret(parsed.search);
+  if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
+  return url;
+}
+
 /** A protected environment makes destructive steps wait for the database name typed exactly. */
 export async function confirmDestructive(step: Step, c: StepContext, what: string[]): Promise<void> {
   if (!c.ctx.target.protected || !isDestructive(step)) return;
+  // The run's plan, which listed this step, was confirmed with the database name typed: one confirmation, not two.
+  if (planTypedConfirmed(c)) return;
   const expected = c.ctx.target.database;
   const response = await c.ask({ kind: 'typed-confirmation', prompt: `${step.title} on protected environment ${c.ctx.target.environment ?? ''}: type the database name to go ahead`, expected, detail: what });
   if (response.kind !== 'typed-confirmation' || response.text !== expected) {
@@ -93,9 +149,14 @@ export async function confirmDestructive(step: Step, c: StepContext, what: strin
   }
 }
 
+export function planTypedConfirmed(c: StepContext): boolean {
+  return c.state.vars.planConfirmed?.mode === 'typed';
+}
+
 /**
  * A protected target, or a run whose own backup step did not produce a verified backup (it
  * failed, or was skipped), changes nothing until a verified backup younger than the limit exists.
+ * (The restore step's rule: it takes its own safety backup of the current state first.)
  */
 export function requireFreshBackup(c: StepContext): void {
   const missedBackup = c.steps.find((step, index) => step.type === 'backup' && step.verify && ['failed', 'skipped'].includes(c.state.steps[index]?.status ?? ''));
@@ -108,7 +169,43 @@ export function requireFreshBackup(c: StepContext): void {
   }
 }
 
+/**
+ * A migrate or reconcile step on a protected target, or in a runbook that has a backup step,
+ * runs only with a verified backup of the revision the database is at *now* — the one this run
+ * took, or one younger than backup_max_age_minutes — and names it; otherwise it stops. (An
+ * older backup of another revision would silently restore to the wrong place.)
+ */
+export async function requireBackupOfCurrentRevision(c: StepContext): Promise<BackupRecord | undefined> {
+  const backupSteps = c.steps.map((step, index) => ({ step, index })).filter(({ step }) => step.type === 'backup');
+  if (!c.ctx.target.protected && backupSteps.length === 0) return undefined;
+  const rows = await currentRows(c);
+  const key = (list: string[]) => [...list].sort().join(',');
+  const maxAge = c.environment?.backup_max_age_minutes ?? 60;
+  const cutoff = Date.now() - maxAge * 60_000;
+  const candidates = listBackups(c.ctx.settings, { target: c.ctx.target }).filter((b) => b.verified?.ok === true && key(b.revisions) === key(rows));
+  const fromThisRun = candidates.find((b) => b.file === c.state.vars.runBackup);
+  const backup = fromThisRun ?? candidates.find((b) => Date.parse(b.createdAt) >= cutoff);
+  const at = rows.join(', ') || 'base';
+  if (!backup) {
+    const missed = backupSteps.find(({ index }) => ['failed', 'skipped'].includes(c.state.steps[index]?.status ?? ''));
+    const why = missed ? `this run's backup step "${missed.step.title}" was ${c.state.steps[missed.index]!.status}` : c.ctx.target.protected ? 'refusing to change a protected environment' : 'this run took none';
+    throw new MutxError('runbook', `no verified backup of ${c.ctx.target.database} at its current revision ${at}, taken in this run or younger than ${maxAge} min: ${why}`, {
+      hint: 'take one (`mutx-ops backup`, or retry the backup step) and retry this step',
+    });
+  }
+  const minutes = Math.max(0, Math.round((Date.now() - Date.parse(backup.createdAt)) / 60_000));
+  info(c, `relies on backup ${path.basename(backup.file)} (at ${at}, ${backup === fromThisRun ? 'taken in this run' : `${minutes} min old`}, verified)`);
+  return backup;
+}
+
+export function backupNote(backup: BackupRecord | undefined): string {
+  return backup ? `; backup ${path.basename(backup.file)}` : '';
+}
+
 /** The newest verified backup of this database taken before the run began: the state to go back to. */
-export function backupBeforeRun(c: StepContext) {
-  return listBackups(c.ctx.settings, { database: c.ctx.target.database }).find((backup) => backup.verified?.ok && backup.createdAt < c.state.startedAt);
+export function backupBeforeRun(c: StepContext, atRevisions?: string[]) {
+  const key = (list: string[]) => [...list].sort().join(',');
+  return listBackups(c.ctx.settings, { database: c.ctx.target.database }).find(
+    (backup) => backup.verified?.ok && backup.createdAt < c.state.startedAt && (atRevisions === undefined || key(backup.revisions) === key(atRevisions)),
+  );
 }

@@ -18,7 +18,7 @@ import { reviewStep } from './review';
 import { selectTargetStep } from './selectTarget';
 import { verifyStep } from './verify';
 
-export { isDestructive, type StepContext, type StepOutcome } from './context';
+export { changesSomething, isDestructive, type StepContext, type StepOutcome } from './context';
 
 /** One handler per step type (one file each); the engine only sees runStep/previewStep/recheckStep. */
 const handlers: { [K in Step['type']]: StepHandler<K> } = {

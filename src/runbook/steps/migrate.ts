@@ -1,7 +1,7 @@
 import { MutxError } from '../../core/errors';
 import { migrate, planMigration, stamp, type CoreContext } from '../../core/migrations/operations';
 import { rehearsalKnowledge, rehearseBeforeMigrate } from './rehearse';
-import { confirmDestructive, currentRows, info, requireFreshBackup, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
+import { backupNote, confirmDestructive, currentRows, info, requireBackupOfCurrentRevision, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 /** Migrate targets that name run state: `selected` (picked earlier), `start` (revision when the run began). */
 export function migrateTarget(step: { target: string }, c: StepContext): string | undefined {
@@ -35,7 +35,7 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
   if (resolved.count === 0 && step.action !== 'stamp') return { summary: `nothing to do: already at ${resolved.from.join(', ') || 'base'}` };
   if (step.action !== 'stamp' && (step.rehearse_first === 'always' || (step.rehearse_first === 'protected' && c.ctx.target.protected))) await rehearseBeforeMigrate(c, step.action, resolved.target);
   await confirmDestructive(step, c, [`${step.action} ${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'} on ${c.ctx.target.redacted}`]);
-  requireFreshBackup(c);
+  const reliedOn = await requireBackupOfCurrentRevision(c);
   const started = Date.now();
   const ctx: CoreContext = {
     ...c.ctx,
@@ -49,10 +49,10 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
   };
   if (step.action === 'stamp') {
     const result = await stamp(ctx, resolved.target, { purge: step.purge });
-    return { summary: `stamped ${result.before.join(', ') || 'base'} → ${result.after.join(', ') || 'base'}` };
+    return { summary: `stamped ${result.before.join(', ') || 'base'} → ${result.after.join(', ') || 'base'}${backupNote(reliedOn)}` };
   }
   const result = await migrate(ctx, step.action, resolved.target, { timeoutSeconds: step.timeout_seconds, lockTimeoutSeconds: step.lock_timeout_seconds });
-  return { summary: `${step.action} ${result.headsBefore.join(', ') || 'base'} → ${result.headsAfter.join(', ') || 'base'} (${result.steps.length} revision(s))` };
+  return { summary: `${step.action} ${result.headsBefore.join(', ') || 'base'} → ${result.headsAfter.join(', ') || 'base'} (${result.steps.length} revision(s))${backupNote(reliedOn)}` };
 }
 
 export const migrateStep: StepHandler<'migrate'> = {

@@ -1,8 +1,8 @@
 import { MutxError, oneLine } from '../../core/errors';
-import { redactUrl, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
+import { redactUrl, registerUrlFromEnv, secretUrlFromEnv, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 async function runNotify(step: StepOf<'notify'>, c: StepContext): Promise<StepOutcome> {
-  const url = process.env[step.webhook_env]?.trim();
+  const url = secretUrlFromEnv(step.webhook_env);
   if (!url) {
     if (step.required) throw new MutxError('config', `$${step.webhook_env} is not set`, { hint: 'set it to the webhook URL' });
     return { skipped: `no webhook configured ($${step.webhook_env} unset)` };
@@ -29,5 +29,8 @@ async function runNotify(step: StepOf<'notify'>, c: StepContext): Promise<StepOu
 
 export const notifyStep: StepHandler<'notify'> = {
   run: runNotify,
-  preview: (step) => [`POST to $${step.webhook_env}: "${step.message}"`],
+  preview: (step) => {
+    registerUrlFromEnv(step.webhook_env);
+    return [`POST to $${step.webhook_env}: "${step.message}"`];
+  },
 };

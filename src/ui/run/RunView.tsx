@@ -29,12 +29,14 @@ export function RunView({ snapshot, identity, preselect, reservedRows = 1, onAns
   const promptStep = prompt ? state.steps.find((s) => s.id === prompt.stepId) : undefined;
 
   const fixed = 2 + reservedRows + 1; // banner, title, footer (reserved), spare line
-  const maxPrompt = Math.max(3, Math.floor(rows * 0.4));
+  // The plan is the one screen to read before anything changes: it gets most of the rows.
+  const maxPrompt = Math.max(3, Math.floor(rows * (prompt?.request.kind === 'plan' ? 0.6 : 0.4)));
   const promptHeight = prompt ? promptRows(prompt.request, promptStep, maxPrompt, columns) : 0;
   const endRows = state.finished || state.error || snapshot.cancelling ? 2 : 0;
   const hasProgress = focus?.status === 'running';
   const text = focus ? wrapText(focus.text, columns - 4) : [];
-  const preview = focus?.preview ?? [];
+  // While the plan is asked, it is the preview (of every step): no second copy of this one's.
+  const preview = prompt?.request.kind === 'plan' ? [] : focus?.preview ?? [];
   // The focused step's output; earlier steps are summed up in the step list.
   const output = focus ? state.output.filter((line) => line.stepId === focus.id) : state.output;
   const budget = rows - fixed - promptHeight - endRows - (focus ? 1 : 0) - (hasProgress ? 1 : 0);

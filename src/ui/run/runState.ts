@@ -132,6 +132,14 @@ export function applyRunEvents(previous: RunViewState, batch: readonly (RunEvent
         for (let i = 0; i < state.steps.length; i++) touched.add(i);
         break;
       }
+      case 'plan': {
+        // The plan's lines are each pending step's "Will do" until it starts.
+        for (const planned of event.steps) {
+          const s = step(planned.id);
+          if (s && s.status === 'pending') s.preview = planned.lines;
+        }
+        break;
+      }
       case 'step-started': {
         const s = step(event.stepId);
         if (!s) break;
@@ -251,6 +259,7 @@ export function describeResponse(response: InputResponse): string {
     case 'logs-watch':
       return 'watch ended';
     case 'review':
-      return response.seen ? (response.reason ? `acknowledged: ${response.reason}` : 'reviewed') : 'not reviewed';
+      return response.seen ? (response.reason ? `acknowledged: ${response.reason}` : 'reviewed') : 'not reviewed';    case 'plan':
+      return response.ok ? 'plan confirmed' : 'plan declined';
   }
 }

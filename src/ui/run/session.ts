@@ -1,4 +1,5 @@
 import type { InputProvider, InputRequest, InputResponse, RunEvent } from '../../runbook/events';
+import { NeedsOperator } from '../../runbook/needsOperator';
 import type { RunResult, Services } from '../services';
 import { applyRunEvents, initialRunState, type RunViewState, type Stamped, type StepSeed } from './runState';
 
@@ -14,7 +15,7 @@ export interface PendingPrompt {
  * component shows it and calls `answer`. Aborting the run's signal withdraws the question.
  */
 export class PromptBroker implements InputProvider {
-  private pending: (PendingPrompt & { resolve: (response: InputResponse) => void }) | undefined;
+  private pending: (PendingPrompt & { resolve: (response: InputResponse) => void; reject: (error: Error) => void }) | undefined;
   private readonly listeners = new Set<() => void>();
   private seq = 0;
 
@@ -41,6 +42,10 @@ export class PromptBroker implements InputProvider {
           signal.removeEventListener('abort', onAbort);
           resolve(response);
         },
+        reject: (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
       };
       this.emit();
     });
@@ -56,6 +61,16 @@ export class PromptBroker implements InputProvider {
     if (!pending || pending.id !== id) return false;
     this.pending = undefined;
     pending.resolve(response);
+    this.emit();
+    return true;
+  }
+
+  /** Leaves the open question unanswered: the engine pauses the run there (resumable). False when none is open. */
+  pauseOpen(): boolean {
+    const pending = this.pending;
+    if (!pending) return false;
+    this.pending = undefined;
+    pending.reject(new NeedsOperator(pending.request));
     this.emit();
     return true;
   }
@@ -157,6 +172,12 @@ export class RunSession {
 
   answer(id: number, response: InputResponse): boolean {
     return this.broker.answer(id, response);
+  }
+
+  /** `q` on a run waiting for the operator: the run stays paused at its step, resumable (not aborted). */
+  pause(): Promise<RunResult | undefined> {
+    this.broker.pauseOpen();
+    return this.done;
   }
 
   getSnapshot = (): SessionSnapshot => this.snapshot;

@@ -11,6 +11,7 @@ import { isDown, isUp, LAYER, useKeys } from '../keys';
 import type { FindingLine, HistoryView, RevisionFindings, RevisionNode, Services } from '../services';
 import { SYMBOL } from '../theme';
 import { errorLine } from './HomeScreen';
+import { NewRevisionScreen } from './NewRevisionScreen';
 
 /**
  * The revision graph (branches and merges drawn), applied ● vs pending ○, the selected
@@ -24,6 +25,10 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
   const [problem, setProblem] = useState<string | undefined>();
   const [selected, setSelected] = useState(0);
   const [notice, setNotice] = useState<string | undefined>();
+  const [authoring, setAuthoring] = useState(false);
+  const [reloads, setReloads] = useState(0);
+  /** After `n` wrote a revision: select it once the graph is read again. */
+  const [focusId, setFocusId] = useState<string | undefined>();
 
   useEffect(() => {
     let live = true;
@@ -32,15 +37,16 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
         if (!live) return;
         setView(v);
         const rowsNow = graphRows(v.nodes);
+        const focusRow = focusId ? rowsNow.findIndex((r) => r.id === focusId) : -1;
         const currentRow = rowsNow.findIndex((r) => r.id && v.current.includes(r.id));
-        setSelected(Math.max(0, currentRow));
+        setSelected(Math.max(0, focusRow >= 0 ? focusRow : currentRow));
       },
       (error: unknown) => live && setProblem(errorLine(error)),
     );
     return () => {
       live = false;
     };
-  }, [services]);
+  }, [services, reloads]);
 
   const graph = useMemo(() => (view ? graphRows(view.nodes) : []), [view]);
   const byId = useMemo(() => new Map((view?.nodes ?? []).map((n) => [n.id, n])), [view]);
@@ -55,7 +61,8 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
       while (next >= 0 && next < graph.length && !graph[next]!.id);
       return next >= 0 && next < graph.length ? next : from;
     });
-  const keys: KeyHint[] = [['j/k', 'move'], ...(canRollBack ? ([['r', `roll back to this revision (${rollbackRunbook})`]] as KeyHint[]) : []), ['esc', 'back'], ['?', 'help']];
+  const canAuthor = Boolean(services.createRevision && services.authoring);
+  const keys: KeyHint[] = [['j/k', 'move'], ...(canRollBack ? ([['r', `roll back to this revision (${rollbackRunbook})`]] as KeyHint[]) : []), ...(canAuthor ? ([['n', 'new revision']] as KeyHint[]) : []), ['esc', 'back'], ['?', 'help']];
   useScreenHelp('history', keys);
   useKeys((input, key) => {
     if (isUp(input, key)) move(-1);
@@ -63,10 +70,27 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
     else if (input === 'r' && node) {
       if (canRollBack) onRollback(node.id);
       else setNotice(!rollbackRunbook ? 'no rollback runbook (one with a select-target step from history) was found' : node.current ? `${node.id} is the current revision: nothing to roll back` : `${node.id} is not applied: pick an applied revision below the current one`);
-    } else if (key.escape) onBack();
+    } else if (input === 'n' && canAuthor) setAuthoring(true);
+    else if (key.escape) onBack();
     else return false;
     return true;
-  }, LAYER.screen);
+  }, LAYER.screen, !authoring);
+
+  if (authoring) {
+    return (
+      <NewRevisionScreen
+        services={services}
+        onDone={(created) => {
+          setAuthoring(false);
+          if (created) {
+            setNotice(`created ${created.revision} (pending): review it, then apply it with a deploy run`);
+            setFocusId(created.revision);
+            setReloads((n) => n + 1);
+          }
+        }}
+      />
+    );
+  }
 
   const detailRows = 8;
   const listHeight = Math.max(3, rows - 1 - 2 - 1 - detailRows - 1 - 1);

@@ -8,12 +8,12 @@ import { LAYER, useKeys } from '../../keys';
 
 type Confirm = Extract<InputRequest, { kind: 'confirm' }>;
 
-/** "Run this step?": enter or y runs it, n declines. The detail lines say what it will do. */
+/** "Run this step?": y (and Enter, unless the question defaults to no) says yes, n no. The detail lines say what it will do. */
 export function ConfirmPrompt({ request, maxRows, onAnswer }: { request: Confirm; maxRows: number; onAnswer: (response: InputResponse) => void }) {
   const theme = useTheme();
   useKeys((input, key) => {
-    if (key.return || input === 'y') onAnswer({ kind: 'confirm', ok: true });
-    else if (input === 'n') onAnswer({ kind: 'confirm', ok: false });
+    if (input === 'y' || (key.return && !request.defaultNo)) onAnswer({ kind: 'confirm', ok: true });
+    else if (input === 'n' || (key.return && request.defaultNo)) onAnswer({ kind: 'confirm', ok: false });
     else return false;
     return true;
   }, LAYER.prompt);
@@ -25,7 +25,7 @@ export function ConfirmPrompt({ request, maxRows, onAnswer }: { request: Confirm
           ?{' '}
         </Text>
         <Text bold>{request.prompt}</Text>
-        <Text color={theme.muted}> (enter/y yes · n no)</Text>
+        <Text color={theme.muted}>{request.defaultNo ? ' (y yes · enter/n no)' : ' (enter/y yes · n no)'}</Text>
       </Line>
       {detail.map((line, i) => (
         <Line key={i}>  {line}</Line>

@@ -7,6 +7,7 @@ import { checklistRows, ChecklistPrompt } from './ChecklistPrompt';
 import { ConfirmPrompt, confirmRows } from './ConfirmPrompt';
 import { FailurePrompt, failureKeys, failureRows } from './FailurePrompt';
 import { LogsWatchPrompt } from './LogsWatchPrompt';
+import { PlanPrompt, planRows } from './PlanPrompt';
 import { ReviewPrompt, reviewRows } from './ReviewPrompt';
 import { SelectTargetPrompt, selectRows } from './SelectTargetPrompt';
 import { SkipReasonPrompt } from './SkipReasonPrompt';
@@ -32,6 +33,8 @@ export function PromptPanel({ prompt, step, maxRows, preselect, onAnswer }: { pr
       return <LogsWatchPrompt key={prompt.id} request={request} onAnswer={onAnswer} />;
     case 'review':
       return <ReviewPrompt key={prompt.id} request={request} maxRows={maxRows} onAnswer={onAnswer} />;
+    case 'plan':
+      return <PlanPrompt key={prompt.id} request={request} maxRows={maxRows} onAnswer={onAnswer} />;
   }
 }
 
@@ -54,6 +57,8 @@ export function promptRows(request: InputRequest, step: StepView | undefined, ma
       return 1;
     case 'review':
       return reviewRows(request, maxRows);
+    case 'plan':
+      return planRows(request, maxRows);
   }
 }
 
@@ -61,10 +66,15 @@ export function promptRows(request: InputRequest, step: StepView | undefined, ma
 export function promptKeys(request: InputRequest): KeyHint[] {
   switch (request.kind) {
     case 'confirm':
-      return [
-        ['enter/y', 'run it'],
-        ['n', 'do not'],
-      ];
+      return request.defaultNo
+        ? [
+            ['y', 'yes'],
+            ['enter/n', 'no'],
+          ]
+        : [
+            ['enter/y', 'yes'],
+            ['n', 'no'],
+          ];
     case 'checklist-item':
       return [
         ['space/enter', 'tick'],
@@ -97,5 +107,16 @@ export function promptKeys(request: InputRequest): KeyHint[] {
         ['enter', request.acknowledge ? 'acknowledge' : 'reviewed'],
         ['esc', 'not reviewed'],
       ];
+    case 'plan':
+      return request.mode === 'typed'
+        ? [
+            ['type', request.expected],
+            ['enter', 'run the plan'],
+            ['esc', 'do not'],
+          ]
+        : [
+            [request.mode === 'enter' ? 'enter/y' : 'y', 'run the plan'],
+            ['n', 'do not'],
+          ];
   }
 }

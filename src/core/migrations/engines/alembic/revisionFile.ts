@@ -38,20 +38,30 @@ export function isRevisionFileName(name: string): boolean {
   return /^(?!\.#|__init__).*\.py$/.test(name);
 }
 
+/** One decoder for every file (building one per file showed in the profile of a 300-file read). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export function readRevisionFile(file: string): AlembicRevision | Unreadable {
   let buffer: Buffer;
   try {
-    const stat = fs.statSync(file);
-    if (!stat.isFile()) throw new AlembicFileError(file, 1, 'not a regular file', 'remove it from the versions folder');
-    if (stat.size > MAX_FILE_BYTES) throw new AlembicFileError(file, 1, `file is ${stat.size} bytes, over the ${MAX_FILE_BYTES}-byte limit for a revision`, 'load bulk data outside migrations');
-    buffer = fs.readFileSync(file);
+    // One open, then fstat and read on that descriptor: the file checked is the file read.
+    // O_NONBLOCK: opening a FIFO planted in the folder must not wait for a writer.
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      const stat = fs.fstatSync(fd);
+      if (!stat.isFile()) throw new AlembicFileError(file, 1, 'not a regular file', 'remove it from the versions folder');
+      if (stat.size > MAX_FILE_BYTES) throw new AlembicFileError(file, 1, `file is ${stat.size} bytes, over the ${MAX_FILE_BYTES}-byte limit for a revision`, 'load bulk data outside migrations');
+      buffer = fs.readFileSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (error) {
     if (error instanceof MutxError) throw error;
     throw new AlembicFileError(file, 1, `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'check the file permissions');
   }
   let source: string;
   try {
-    source = new TextDecoder('utf-8', { fatal: true }).decode(buffer).replace(/^\uFEFF/, '');
+    source = UTF8.decode(buffer).replace(/^\uFEFF/, '');
   } catch {
     // A coding cookie may make it valid Python: Alembic decides.
     return { file, reason: 'not UTF-8', checksum: checksumText(buffer.toString('latin1')), transactional: !buffer.includes('autocommit_block') };
@@ -146,7 +156,7 @@ export function listRevisionFiles(folders: string[]): string[] {
     for (const name of names.filter(isRevisionFileName).sort()) {
       const file = path.join(folder, name);
       // Alembic ignores a file it reaches twice (version_locations that overlap).
-      const real = fs.realpathSync(file);
+      const real = fs.realpathSync.native(file);
       if (seen.has(real)) continue;
       seen.add(real);
       files.push(file);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import type { ProjectSettings } from '../../../config';
 import { redactSecrets, type Target } from '../../../connection';
 import { MutxError } from '../../../errors';
@@ -167,7 +167,7 @@ export class RunnerSession {
           hint: 'install Alembic in the project (e.g. a .venv), or point mutx-ops at the interpreter: alembic.python in mutx-ops.yaml, or MUTX_PYTHON',
         });
       }
-      this.spawn(candidate);
+      await this.spawn(candidate);
       const first = await this.next();
       if (first?.event === 'imported') {
         this.python = candidate.path;
@@ -183,6 +183,9 @@ export class RunnerSession {
     }
   }
 
+  /** Set by kill(): a spawn still waiting for execa to load must not start a child afterwards. */
+  private killRequested = false;
+
   private reset(): void {
     this.queue.length = 0;
     this.closed = false;
@@ -192,7 +195,10 @@ export class RunnerSession {
     this.exitPromise = undefined;
   }
 
-  private spawn(candidate: PythonCandidate): void {
+  private async spawn(candidate: PythonCandidate): Promise<void> {
+    // Loaded when Alembic runs: commands that read revision files statically never pay for execa.
+    const { execa } = await import('execa');
+    if (this.killRequested) throw new MutxError('migration-failed', 'the Alembic runner was stopped before it started');
     const child = execa(candidate.path, ['-X', 'utf8', runnerScript()], {
       cwd: this.env.project.cwd,
       env: childEnvironment(this.env),
@@ -273,6 +279,7 @@ export class RunnerSession {
 
   /** Ends the runner: stdin closes (it exits by itself when it waits), then SIGKILL after a grace. */
   async kill(graceMs = 2000): Promise<void> {
+    this.killRequested = true;
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.stdin?.end();
     const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);

@@ -1,0 +1,129 @@
+import { Box, Text } from 'ink';
+import React, { useState } from 'react';
+import { escapeControl } from '../../core/errors';
+import { EnvironmentBanner } from '../components/TargetHeader';
+import { Footer, type KeyHint } from '../components/Footer';
+import { Line } from '../components/Line';
+import { TextField } from '../components/TextField';
+import { useTerminalSize, useTheme } from '../context';
+import { useScreenHelp } from '../help';
+import { isDown, isUp, LAYER, useKeys } from '../keys';
+import type { NewRevisionView, Services } from '../services';
+import { SYMBOL } from '../theme';
+import { errorLine } from './HomeScreen';
+
+type Phase =
+  | { name: 'message' }
+  | { name: 'kind'; message: string }
+  | { name: 'creating'; message: string; autogenerate: boolean }
+  | { name: 'created'; created: NewRevisionView }
+  | { name: 'failed'; problem: string };
+
+/**
+ * The seed's "create a new migration … review the generated file": asks for the message, lets
+ * Alembic write the file (autogenerate compares the database with the models; it only reads the
+ * database), then shows the whole new file before anything can apply it. `onDone` returns to
+ * History, which reloads and shows the new revision as pending.
+ */
+export function NewRevisionScreen({ services, onDone }: { services: Services; onDone: (created?: NewRevisionView) => void }) {
+  const theme = useTheme();
+  const { rows } = useTerminalSize();
+  const identity = services.target();
+  const autogenerate = services.authoring?.().autogenerate ?? false;
+  const [phase, setPhase] = useState<Phase>({ name: 'message' });
+  const [message, setMessage] = useState('');
+  const [top, setTop] = useState(0);
+
+  const create = (text: string, auto: boolean) => {
+    setPhase({ name: 'creating', message: text, autogenerate: auto });
+    services.createRevision!({ message: text, autogenerate: auto }).then(
+      (created) => setPhase({ name: 'created', created }),
+      (error: unknown) => setPhase({ name: 'failed', problem: errorLine(error) }),
+    );
+  };
+
+  const lines = phase.name === 'created' ? phase.created.content.replace(/\n$/, '').split('\n').map((line) => escapeControl(line.replace(/\t/g, '    '))) : [];
+  const height = Math.max(3, rows - 1 - 4 - 1);
+  const maxTop = Math.max(0, lines.length - height);
+
+  const keys: KeyHint[] =
+    phase.name === 'kind'
+      ? [['a', 'autogenerate from the models'], ['e', 'empty revision'], ['esc', 'cancel']]
+      : phase.name === 'created'
+        ? [['j/k', 'scroll'], ['enter/esc', 'back to history']]
+        : phase.name === 'failed'
+          ? [['esc', 'back to history']]
+          : [['enter', 'next'], ['esc', 'cancel']];
+  useScreenHelp('new-revision', keys);
+  useKeys((input, key) => {
+    if (phase.name === 'kind') {
+      if (input === 'a') create(phase.message, true);
+      else if (input === 'e') create(phase.message, false);
+      else if (key.escape) onDone();
+      else return false;
+      return true;
+    }
+    if (phase.name === 'created') {
+      if (isDown(input, key)) setTop((t) => Math.min(maxTop, t + 1));
+      else if (isUp(input, key)) setTop((t) => Math.max(0, t - 1));
+      else if (key.pageDown || input === ' ') setTop((t) => Math.min(maxTop, t + height));
+      else if (key.pageUp) setTop((t) => Math.max(0, t - height));
+      else if (key.return || key.escape) onDone(phase.created);
+      else return false;
+      return true;
+    }
+    if (phase.name === 'failed' && (key.escape || key.return)) {
+      onDone();
+      return true;
+    }
+    return false;
+  }, LAYER.screen);
+
+  return (
+    <Box flexDirection="column">
+      <EnvironmentBanner identity={identity} />
+      <Line>
+        <Text bold>New revision</Text>
+        <Text color={theme.muted}> · written by {autogenerate ? 'Alembic' : 'mutx-ops'} into the project's migrations; nothing is applied</Text>
+      </Line>
+      {phase.name === 'message' ? (
+        <TextField
+          label="message: "
+          value={message}
+          onChange={setMessage}
+          onSubmit={(text) => {
+            if (text.trim() === '') return;
+            if (autogenerate) setPhase({ name: 'kind', message: text.trim() });
+            else create(text.trim(), false);
+          }}
+          onCancel={() => onDone()}
+          placeholder="what the revision changes"
+        />
+      ) : null}
+      {phase.name === 'kind' ? <Line>“{phase.message}”: a autogenerates the operations from the models (reads the database, changes nothing); e writes an empty revision</Line> : null}
+      {phase.name === 'creating' ? <Line color={theme.muted}>{phase.autogenerate ? 'Alembic compares the database with the models…' : 'writing the revision file…'}</Line> : null}
+      {phase.name === 'failed' ? (
+        <Line color={theme.danger}>
+          {SYMBOL.failed} {phase.problem}
+        </Line>
+      ) : null}
+      {phase.name === 'created' ? (
+        <>
+          <Line color={theme.ok}>
+            {SYMBOL.done} created {phase.created.file} (revision {phase.created.revision}, revises {phase.created.revises.join(', ') || '<base>'})
+          </Line>
+          <Line color={theme.warn}>review the generated file below before you apply it (lines {top + 1}–{Math.min(lines.length, top + height)} of {lines.length})</Line>
+          <Box flexDirection="column" height={height}>
+            {lines.slice(top, top + height).map((line, i) => (
+              <Line key={top + i}>
+                <Text color={theme.muted}>{String(top + i + 1).padStart(4)} </Text>
+                {line}
+              </Line>
+            ))}
+          </Box>
+        </>
+      ) : null}
+      <Footer keys={keys} />
+    </Box>
+  );
+}
