@@ -20,8 +20,20 @@ async function runCli(args: string[], options: { cwd: string; env?: Record<strin
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
-async function scratchDatabases(): Promise<string[]> {
-  return (await adminQuery<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, 'mutx_rehearse_')")).rows.map((r) => r.datname);
+/**
+ * Rehearsal databases on the server, optionally only those a given process created (other test
+ * files rehearse at the same time, so "none at all" would race with them).
+ */
+async function scratchDatabases(ownerPid?: number): Promise<string[]> {
+  const rows = (await adminQuery<{ datname: string; comment: string | null }>("SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE starts_with(datname, 'mutx_rehearse_') ORDER BY 1")).rows;
+  return rows.filter((r) => ownerPid === undefined || (r.comment ?? '').includes(`"pid":${ownerPid},`)).map((r) => r.datname);
+}
+
+/** runCli that also says which pid ran, to find the scratch databases it left (none, normally). */
+async function runTracked(args: string[], cwd: string = project.dir) {
+  const child = runBin(args, { cwd });
+  const result = await child;
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr), pid: child.pid! };
 }
 
 /** Everything pg_dump sees (schema and rows), and the tables' write counters. */
@@ -57,7 +69,7 @@ afterAll(async () => {
 describe('rehearse (SQL engine)', () => {
   it('rehearses with data, reports the AccessExclusiveLock the rewrite takes on the filled table, and leaves the target exactly as it was', async () => {
     const before = await targetState(db);
-    const result = await runCli(['--database-url', db.url, '--json', 'rehearse', 'upgrade', 'r2', '--with-data']);
+    const result = await runTracked(['--database-url', db.url, '--json', 'rehearse', 'upgrade', 'r2', '--with-data']);
     expect(result.exitCode, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
     expect(report.ok).toBe(true);
@@ -67,7 +79,8 @@ describe('rehearse (SQL engine)', () => {
     expect(step.locks[0]).toMatchObject({ relation: 'public.big', mode: 'AccessExclusiveLock' });
     expect(step.locks[0].statement).toMatch(/ALTER TABLE big/);
     expect(report.scratch.dropped).toBe(true);
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await scratchDatabases()).not.toContain(report.scratch.database);
+    expect(await scratchDatabases(result.pid)).toEqual([]);
     // The target: same schema, same rows, same version, and not one write counted on any table.
     const after = await targetState(db);
     expect(after.dump).toBe(before.dump);
@@ -83,7 +96,7 @@ describe('rehearse (SQL engine)', () => {
     expect(report.roundTrip.inverseTarget).toBe('r1');
     expect(report.roundTrip.leftBehind).toContain('+ relation public.leftover kind=r');
     expect(report.error).toMatch(/leftover/);
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await scratchDatabases()).not.toContain(report.scratch.database);
   });
 
   it('a downgrade that fails names file:line and the server error, is recorded, and a changed file invalidates the record', async () => {
@@ -124,16 +137,16 @@ describe('rehearse (SQL engine)', () => {
 
   it('refuses a scratch URL that is the target itself, however the host is spelled (exit 2, one line, nothing created)', async () => {
     for (const url of [db.url, db.url.replace('127.0.0.1', 'localhost')]) {
-      const result = await runCli(['--database-url', db.url, 'rehearse', '--scratch-url', url]);
+      const result = await runTracked(['--database-url', db.url, 'rehearse', '--scratch-url', url]);
       expect(result.exitCode).toBe(2);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).toMatch(/--scratch-url .* is the target database itself/);
+      expect(await scratchDatabases(result.pid)).toEqual([]);
     }
-    expect(await scratchDatabases()).toEqual([]);
   });
 
   it('bad input: an unknown revision, an unreachable target, --with-data over the limit is stated', async () => {
-    const unknown = await runCli(['--database-url', db.url, 'rehearse', 'upgrade', 'nosuch']);
+    const unknown = await runTracked(['--database-url', db.url, 'rehearse', 'upgrade', 'nosuch']);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
     const unreachable = await runCli(['--database-url', 'postgresql://postgres@127.0.0.1:1/x', 'rehearse']);
@@ -141,7 +154,7 @@ describe('rehearse (SQL engine)', () => {
     expect(unreachable.stderr).toMatch(/connection refused/);
     const help = await runCli(['rehearse', '--help']);
     expect(help.stdout).toMatch(/--with-data +copy the rows too \(databases up to 100 MB\)/);
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await scratchDatabases(unknown.pid)).toEqual([]);
   });
 });
 
@@ -162,11 +175,12 @@ describe('rehearse under faults', () => {
   });
 
   it('a hanging migration hits the rehearsal timeout: cancelled on the server, exit 1, scratch dropped', async () => {
-    const result = await runCli(['--database-url', slowDb.url, '--json', 'rehearse', '--timeout', '3'], { cwd: slow.dir });
+    const result = await runTracked(['--database-url', slowDb.url, '--json', 'rehearse', '--timeout', '3'], slow.dir);
     expect(result.exitCode, result.stderr).toBe(1);
     const report = JSON.parse(result.stdout);
     expect(report.steps.find((s: { revision: string }) => s.revision === 's2').outcome).toBe('timeout');
-    expect(await scratchDatabases()).toEqual([]);
+    expect(await scratchDatabases()).not.toContain(report.scratch.database);
+    expect(await scratchDatabases(result.pid)).toEqual([]);
     const sleeping = await adminQuery("SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND state = 'active' AND pid <> pg_backend_pid()");
     expect(sleeping.rows).toEqual([]);
   });
@@ -177,14 +191,14 @@ describe('rehearse under faults', () => {
       const rows = await adminQuery("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND state = 'active' AND pid <> pg_backend_pid()");
       return rows.rows.length > 0 || undefined;
     }, 30_000);
-    const orphans = await scratchDatabases();
+    const orphans = await scratchDatabases(child.pid!);
     expect(orphans).toHaveLength(1);
     child.kill('SIGKILL');
     await child;
-    const next = await runCli(['--database-url', slowDb.url, '--json', 'rehearse', '--timeout', '2'], { cwd: slow.dir });
+    const next = await runCli(['--database-url', slowDb.url, '--json', 'rehearse', '--timeout', '6'], { cwd: slow.dir });
     const report = JSON.parse(next.stdout);
-    expect(report.orphansDropped.map((o: { name: string }) => o.name)).toEqual(orphans);
-    expect(await scratchDatabases()).toEqual([]);
+    expect(report.orphansDropped.map((o: { name: string }) => o.name)).toContain(orphans[0]);
+    expect(await scratchDatabases()).not.toContain(orphans[0]);
     const audit = fs.readFileSync(path.join(slow.dir, '.mutx-ops/audit.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     expect(audit.some((r) => r.action === 'rehearse.orphan-dropped' && r.details.database === orphans[0])).toBe(true);
     expect(audit.some((r) => r.action === 'rehearse' && r.phase === 'end' && r.outcome === 'interrupted')).toBe(true);
@@ -201,9 +215,11 @@ describe('rehearse under faults', () => {
       const result = await runCli(['--database-url', slowDb.url, '--json', 'rehearse', 'upgrade', 's1'], { cwd: slow.dir });
       expect(result.exitCode).toBe(0);
       // Nothing to run (already at s1): no scratch server is touched.
-      const run = await runCli(['--database-url', slowDb.url, '--json', 'rehearse', '--timeout', '2'], { cwd: slow.dir });
-      expect(JSON.parse(run.stdout).orphansDropped.map((o: { name: string }) => o.name)).toEqual([dead]);
-      expect(await scratchDatabases()).toEqual([live]);
+      const run = await runCli(['--database-url', slowDb.url, '--json', 'rehearse', '--timeout', '6'], { cwd: slow.dir });
+      expect(JSON.parse(run.stdout).orphansDropped.map((o: { name: string }) => o.name)).toContain(dead);
+      const left = await scratchDatabases();
+      expect(left).not.toContain(dead);
+      expect(left).toContain(live);
     } finally {
       await adminQuery(`DROP DATABASE IF EXISTS ${dead}`);
       await adminQuery(`DROP DATABASE IF EXISTS ${live}`);

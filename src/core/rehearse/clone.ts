@@ -30,6 +30,14 @@ export async function targetFacts(client: pg.Client): Promise<TargetFacts> {
   return { serverVersion: row.v.split(' ')[0]!, serverVersionNum: num, serverMajor: serverMajor(num), databaseBytes: Number(row.bytes), encoding: row.encoding, collate: row.collate, ctype: row.ctype };
 }
 
+/** pg_dump and psql, refused before anything is created when missing or older than the server. */
+export async function cloneTools(facts: TargetFacts): Promise<{ pgDump: string; psql: string }> {
+  const pgDump = findTool('pg_dump', facts.serverMajor);
+  const psql = findTool('psql', facts.serverMajor);
+  checkDumpVersion('pg_dump', await toolVersion(pgDump, 'pg_dump'), pgDump, facts.serverVersion, facts.serverMajor);
+  return { pgDump, psql };
+}
+
 export interface CloneOptions {
   source: Target;
   into: Target;
@@ -52,9 +60,7 @@ export interface CloneOptions {
  * pg_dump's output streams into psql (ON_ERROR_STOP, one transaction).
  */
 export async function cloneTarget(options: CloneOptions): Promise<void> {
-  const pgDump = findTool('pg_dump', options.facts.serverMajor);
-  const psql = findTool('psql', options.facts.serverMajor);
-  checkDumpVersion('pg_dump', await toolVersion(pgDump, 'pg_dump'), pgDump, options.facts.serverVersion, options.facts.serverMajor);
+  const { pgDump, psql } = await cloneTools(options.facts);
   const common = ['--no-owner', '--no-privileges', `--lock-wait-timeout=${Math.max(1, Math.round(options.lockWaitSeconds * 1000))}`, ...(options.snapshot ? [`--snapshot=${options.snapshot}`] : [])];
   if (options.withData) {
     await pipe(pgDump, [...common, '--exclude-table-data=mutx_ops.audit'], psql, options);

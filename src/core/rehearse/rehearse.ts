@@ -8,7 +8,7 @@ import { audited, loadGraph, migrate, openClient, planMigration, versionNames, t
 import { LEDGER_TABLE } from '../migrations/ownTables';
 import type { Direction } from '../migrations/plan';
 import { readVersionRows } from '../migrations/versionTable';
-import { cloneTarget, targetFacts, WITH_DATA_LIMIT_BYTES, type TargetFacts } from './clone';
+import { cloneTarget, cloneTools, targetFacts, WITH_DATA_LIMIT_BYTES, type TargetFacts } from './clone';
 import { LockObserver, type LockCursor, type ObservedLock } from './locks';
 import { appendRehearsals, fileChecksum, type RehearsalRecord } from './record';
 import { createScratch, dropOrphans, scratchServer, type OrphanDropped, type ScratchDatabase } from './scratch';
@@ -157,6 +157,7 @@ export async function rehearse(ctx: CoreContext, options: RehearseOptions): Prom
         report.ok = true;
         return report;
       }
+      await cloneTools(facts);
       const server = await scratchServer(ctx.target, source, ctx.operator, options.scratchUrl, ctx.settings.connect_timeout_seconds);
       report.orphansDropped = await dropOrphans(server, ctx.operator, ctx.audit, ctx.settings.connect_timeout_seconds).catch(() => []);
       for (const orphan of report.orphansDropped) progress(`dropped ${orphan.name}, left by rehearsal process ${orphan.pid} (${orphan.started}) that ended without cleaning up`);
