@@ -3,6 +3,7 @@ import { AuditTrail } from '../core/audit';
 import { ExitCode, MutxError } from '../core/errors';
 import { settingsFrom, operatorFrom, type GlobalOptions } from './context';
 import { registerBackupCommands } from './backupCommands';
+import { exitQuietlyOnBrokenPipe } from './brokenPipe';
 import { registerMigrationCommands } from './migrationCommands';
 import { registerReviewCommands } from './reviewCommands';
 import { registerSandboxCommands } from './sandboxCommands';
@@ -18,6 +19,7 @@ const version = typeof MUTX_OPS_VERSION === 'string' ? MUTX_OPS_VERSION : 'dev';
  * interactive app is a separate chunk loaded only when there is no command.
  */
 async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnBrokenPipe();
   const abort = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {

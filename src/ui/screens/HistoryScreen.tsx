@@ -11,6 +11,7 @@ import { isDown, isUp, LAYER, useKeys } from '../keys';
 import type { FindingLine, HistoryView, RevisionFindings, RevisionNode, Services } from '../services';
 import { SYMBOL } from '../theme';
 import { errorLine } from './HomeScreen';
+import { terminalLine } from '../../core/terminalText';
 
 /**
  * The revision graph (branches and merges drawn), applied ● vs pending ○, the selected
@@ -111,7 +112,7 @@ function RevisionRow({ node, graph, idWidth, selected }: { node: RevisionNode; g
   return (
     <Line inverse={selected}>
       {selected ? SYMBOL.pointer : ' '} <Text color={node.applied ? theme.ok : theme.warn}>{graph}</Text> {node.id.padEnd(idWidth)} <Text color={node.applied ? theme.ok : theme.warn}>{node.applied ? 'applied' : 'pending'}</Text>
-      {tags.length ? <Text color={theme.accent}> ({tags.join(', ')})</Text> : null} {node.message}
+      {tags.length ? <Text color={theme.accent}> ({tags.join(', ')})</Text> : null} {terminalLine(node.message)}
     </Line>
   );
 }
@@ -157,7 +158,7 @@ function RevisionDetails({ node, findings }: { node?: RevisionNode; findings?: {
   return (
     <Box flexDirection="column" height={7}>
       <Line bold>
-        {node.id} — {node.message}
+        {node.id} — {terminalLine(node.message)}
       </Line>
       <Line>parents: {node.parents.join(', ') || '<base>'} · children: {node.children.join(', ') || '<none: head>'}</Line>
       <Line>file: {node.file}</Line>
