@@ -134,7 +134,7 @@ describe('npm start in a fresh clone with nothing configured (tmux)', () => {
     expect(running.ownedByApp).toBe(true);
     expect(running.dataDir.startsWith(path.join(clone, '.mutx-ops') + path.sep)).toBe(true);
     // The header names the very server the sandbox runs.
-    expect(text).toContain(`postgresql://postgres@127.0.0.1:${running.port}/mutx`);
+    expect(text).toMatch(new RegExp(`postgresql://postgres@%2F\\S*mutx-sandbox-\\w+:${running.port}/mutx`)); // a Unix socket only
     expect(fs.existsSync(path.join(clone, 'dist', 'mutx-ops.js'))).toBe(true);
     process.stderr.write(`[tui-fresh-clone] npm start → home screen on a new sandbox: ${seconds.toFixed(1)} s\n`);
 

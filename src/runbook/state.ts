@@ -73,7 +73,7 @@ export function newRunId(runbook: string): string {
 
 export function saveRunState(settings: ProjectSettings, state: RunState): void {
   const dir = runsDir(settings);
-  ensurePrivateDir(dir);
+  ensurePrivateDir(dir, { mark: false }); // every entry is read as a run
   state.updatedAt = new Date().toISOString();
   // Step output and errors may quote a URL: stored redacted, like the audit trail.
   writeFileAtomic(path.join(dir, `${state.id}.json`), `${JSON.stringify(state, (_key, value: unknown) => (typeof value === 'string' ? redactSecrets(value) : value), 2)}\n`);
