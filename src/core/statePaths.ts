@@ -179,6 +179,16 @@ export function openStateFileForRead(file: string): number {
   }
 }
 
+/** Reads a state file (run state, a sidecar) without following a link planted in its place. */
+export function readStateFile(file: string): string {
+  const fd = openStateFileForRead(file);
+  try {
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A temp file beside `file` with an unpredictable name, created exclusively (a planted link or file makes it fail, never followed). */
 export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
   const tmp = `${file}.${crypto.randomBytes(8).toString('hex')}.tmp`;
