@@ -169,6 +169,21 @@ describe('links in the state folder are not followed', () => {
     expect(trail.verify().ok).toBe(true);
   });
 
+  it('a run state or sidecar planted as a link is not read', async () => {
+    const foreign = path.join(tmp('mutx-foreign-'), 'state.json');
+    fs.writeFileSync(foreign, JSON.stringify({ id: 'evil', runbook: 'status', status: 'finished', steps: [], vars: {}, pid: 1, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z' }));
+    const p = project('');
+    fs.mkdirSync(path.join(p.dir, '.mutx-ops', 'runs'), { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.join(p.dir, '.mutx-ops', 'backups'), { recursive: true, mode: 0o700 });
+    fs.symlinkSync(foreign, path.join(p.dir, '.mutx-ops', 'runs', 'evil.json'));
+    fs.symlinkSync(foreign, path.join(p.dir, '.mutx-ops', 'backups', 'x.dump.json'));
+    const shown = await runCli(['runs', 'show', 'evil'], { cwd: p.dir });
+    expect(shown.exitCode).toBe(2);
+    expect(String(shown.stderr)).toMatch(/no run with id evil/);
+    const listed = await runCli(['--json', 'runs'], { cwd: p.dir });
+    expect(String(listed.stdout)).not.toContain('evil');
+  });
+
   it('an audit file of another user is refused', () => {
     const dir = tmp('mutx-owner-');
     const file = path.join(dir, 'audit.jsonl');

@@ -4,6 +4,7 @@ import { ExitCode, MutxError } from '../core/errors';
 import { findProjectRoot } from '../core/config';
 import { settingsFrom, operatorFrom, type GlobalOptions } from './context';
 import { COMMAND_MODULES, READ_ONLY_COMMANDS, commandWord } from './commandModules';
+import { exitQuietlyOnBrokenPipe } from './brokenPipe';
 import { Output } from './output';
 import { PREFERENCE_KEYS, readPreferences, writePreference, type PreferenceKey } from './prefs';
 
@@ -16,6 +17,7 @@ const version = typeof MUTX_OPS_VERSION === 'string' ? MUTX_OPS_VERSION : 'dev';
  * interactive app is a separate chunk loaded only when there is no command.
  */
 async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnBrokenPipe();
   const abort = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {

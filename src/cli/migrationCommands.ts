@@ -95,30 +95,41 @@ function progressPrinter(out: Output) {
   };
 }
 
+/**
+ * Sane bounds for the duration options: the server's lock_timeout is whole milliseconds (below 1 ms
+ * it becomes 0, "no limit"), and a timer longer than 2^31-1 ms fires at once.
+ */
+export const SECONDS_BOUNDS = {
+  timeout: { min: 0.01, max: 7 * 86_400 },
+  lockTimeout: { min: 0.001, max: 3_600 },
+  waitLock: { min: 0, max: 86_400 },
+} as const;
+
+function boundedSeconds(name: keyof typeof SECONDS_BOUNDS, raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const { min, max } = SECONDS_BOUNDS[name];
+  const text = String(raw).trim();
+  const value = text === '' ? NaN : Number(text);
+  if (!Number.isFinite(value) || value < min || value > max || (min === 0 && Object.is(value, -0))) {
+    throw new MutxError('usage', `${flag} must be a number of seconds from ${min} to ${max}, not "${String(raw).slice(0, 20)}"`, { hint: name === 'waitLock' ? '0 means do not wait' : undefined });
+  }
+  return value;
+}
+
 function migrateOptions(opts: Record<string, unknown>): MigrateOptions {
-  const seconds = (name: string): number | undefined => {
-    const raw = opts[name];
-    if (raw === undefined) return undefined;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0) throw new MutxError('usage', `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive number of seconds, not "${String(raw).slice(0, 20)}"`);
-    return value;
-  };
   return {
-    timeoutSeconds: seconds('timeout'),
-    lockTimeoutSeconds: seconds('lockTimeout'),
+    timeoutSeconds: boundedSeconds('timeout', opts.timeout),
+    lockTimeoutSeconds: boundedSeconds('lockTimeout', opts.lockTimeout),
     lockWaitSeconds: waitLockSeconds(opts.waitLock),
     singleTransaction: Boolean(opts.singleTransaction),
     acceptChanged: (opts.acceptChanged as string[] | undefined) ?? [],
   };
 }
 
-/** --wait-lock: 0 (do not wait) or more seconds; anything else is a usage error. */
+/** --wait-lock: 0 (do not wait) up to a day; anything else is a usage error. */
 function waitLockSeconds(raw: unknown): number | undefined {
-  if (raw === undefined) return undefined;
-  const text = String(raw).trim();
-  const value = text === '' ? NaN : Number(text);
-  if (!Number.isFinite(value) || value < 0) throw new MutxError('usage', `--wait-lock must be a non-negative number of seconds, not "${String(raw).slice(0, 20)}"`);
-  return value;
+  return boundedSeconds('waitLock', raw);
 }
 
 export function registerMigrationCommands(program: Command, run: Runner, signal: AbortSignal): void {

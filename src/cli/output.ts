@@ -1,5 +1,6 @@
 import { redactSecrets } from '../core/connection';
 import { escapeControl, ExitCode, MutxError, oneLine } from '../core/errors';
+import { terminalText } from '../core/terminalText';
 
 /** Where a command writes: results on stdout (JSON with --json), progress and errors on stderr. */
 export class Output {
@@ -13,12 +14,13 @@ export class Output {
     }
     const text = human();
     const lines = Array.isArray(text) ? text : [text];
-    if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+    // Revision messages, log lines, audit fields, prefs: nothing reaches the terminal raw.
+    if (lines.length) process.stdout.write(`${terminalText(lines.join('\n'))}\n`);
   }
 
   /** A progress line (never on stdout, which belongs to the result). */
   progress(line: string): void {
-    if (!this.json) process.stderr.write(`${redactSecrets(line)}\n`);
+    if (!this.json) process.stderr.write(`${terminalText(redactSecrets(line))}\n`);
   }
 
   error(error: unknown, debug: boolean): number {

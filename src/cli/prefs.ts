@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ensurePrivateDir } from '../core/statePaths';
 
 /**
  * Operator preferences (who I am, which environment I usually act on) live in the user's
@@ -22,6 +23,8 @@ async function store() {
     projectName: 'mutx-ops',
     projectSuffix: '',
     cwd: process.env.MUTX_OPS_PREFS_DIR || undefined,
+    // conf's default is 0666 less the umask: world-readable (or writable) under umask 000.
+    configFileMode: 0o600,
     schema: {
       operator: { type: 'string', minLength: 1, maxLength: 64 },
       defaultEnvironment: { type: 'string', minLength: 1, maxLength: 40 },
@@ -59,6 +62,7 @@ export async function readPreferences(): Promise<Preferences> {
 }
 
 export async function writePreference(key: PreferenceKey, value: string | undefined): Promise<string> {
+  if (process.platform === 'linux' || process.env.MUTX_OPS_PREFS_DIR) ensurePrivateDir(path.dirname(preferencesFile()), { mark: false });
   const conf = await store();
   if (value === undefined) conf.delete(key);
   else conf.set(key, value);

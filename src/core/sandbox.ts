@@ -424,7 +424,7 @@ function lockHolder(paths: SandboxPaths): number | undefined {
 async function withSandboxLock<T>(paths: SandboxPaths, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
   ensurePrivateDir(path.dirname(paths.dir));
   assertPlainFolder(paths.dir);
-  ensurePrivateDir(paths.dir);
+  ensurePrivateDir(paths.dir, { mark: false });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

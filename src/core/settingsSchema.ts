@@ -56,11 +56,11 @@ export const projectSettingsSchema = z
     audit_path: z.string().optional(),
     backups_dir: z.string().optional(),
     /** How long a second run waits for the migration lock before giving up (exit 4). */
-    lock_wait_seconds: z.number().nonnegative().default(30),
+    lock_wait_seconds: z.number().nonnegative().max(86_400).default(30),
     /** Server-side lock_timeout for each migration statement. */
-    lock_timeout_seconds: z.number().positive().default(5),
+    lock_timeout_seconds: z.number().min(0.001, 'must be at least 0.001 (1 ms; less is no limit at all)').max(3_600).default(5),
     lock_retries: z.number().int().nonnegative().default(3),
-    connect_timeout_seconds: z.number().positive().default(5),
+    connect_timeout_seconds: z.number().positive().max(3_600).default(5),
     default_environment: z.string().optional(),
     environments: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,40}$/), environmentSchema).default({}),
     /** `mutx-ops review`: rules switched off or re-levelled, table-size limits (core/review/settings.ts). */

@@ -78,7 +78,8 @@ function checkNotShared(dir: string, stat: fs.Stats, allowRoot: boolean): void {
 /**
  * Makes `dir` a private folder for mutx-ops state: creates what is missing (0700, whatever the
  * umask), tightens it only when mutx-ops created the tree it is in, refuses links, files and shared
- * folders. `mark: false` for folders whose every entry is read as data (the audit's open markers).
+ * folders. `mark: false` for folders whose every entry is read as data (runs, drills, backups, the
+ * audit's open markers): a state folder created on their way still gets the marker.
  */
 export function ensurePrivateDir(dir: string, options: { mark?: boolean } = {}): void {
   const target = path.resolve(dir);
@@ -124,7 +125,8 @@ export function ensurePrivateDir(dir: string, options: { mark?: boolean } = {}):
       return;
     }
     fs.chmodSync(folder, 0o700); // the umask may have taken more than mutx-ops asked for
-    if (index === 0 && options.mark !== false) fs.writeFileSync(path.join(folder, CREATED_MARKER), '', { mode: 0o600, flag: 'wx' });
+    // The marker goes in the first folder created; `mark: false` keeps it out of the leaf itself.
+    if (index === 0 && (options.mark !== false || missing.length > 1)) fs.writeFileSync(path.join(folder, CREATED_MARKER), '', { mode: 0o600, flag: 'wx' });
   });
 }
 
@@ -174,6 +176,16 @@ export function openStateFileForRead(file: string): number {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOOP') refuse(`${file} is a symbolic link; mutx-ops does not read its state through links`, 'remove the link');
     throw error;
+  }
+}
+
+/** Reads a state file (run state, a sidecar) without following a link planted in its place. */
+export function readStateFile(file: string): string {
+  const fd = openStateFileForRead(file);
+  try {
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isNode, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { MutxError, type ErrorKind } from './errors';
 
@@ -27,7 +27,17 @@ export function parseYamlText<T>(text: string, file: string, schema: z.ZodType<T
       hint: 'fix the syntax at that line',
     });
   }
-  const result = schema.safeParse(doc.toJS() ?? {});
+  let value: unknown;
+  try {
+    // Aliases are bounded: a "billion laughs" file must not expand into gigabytes.
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    const line = firstAliasLine(doc, lineCounter);
+    throw new MutxError(kind, `${file}:${line}: ${what}: ${error instanceof Error ? error.message.split('\n')[0]!.slice(0, 120) : 'cannot be read'} (aliases expand to more than ${MAX_ALIAS_COUNT} nodes)`, {
+      hint: 'write the values out instead of nesting aliases',
+    });
+  }
+  const result = schema.safeParse(value ?? {});
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const line = lineOfPath(doc, lineCounter, issue.path as (string | number)[]);
@@ -38,6 +48,19 @@ export function parseYamlText<T>(text: string, file: string, schema: z.ZodType<T
     });
   }
   return result.data;
+}
+
+const MAX_ALIAS_COUNT = 100;
+
+function firstAliasLine(doc: Document, lineCounter: LineCounter): number {
+  let line = 1;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.range) line = lineCounter.linePos(node.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
 }
 
 /** The line of the deepest existing node on `path` (1-based); 1 when nothing matches. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { processAlive, writeFileAtomic } from '../core/audit';
 import { redactSecrets } from '../core/connection';
 import { ensurePrivateDir, type ProjectSettings } from '../core/config';
+import { readStateFile } from '../core/statePaths';
 import { MutxError } from '../core/errors';
 import type { StepStatus } from './events';
 
@@ -75,7 +76,7 @@ export function newRunId(runbook: string): string {
 
 export function saveRunState(settings: ProjectSettings, state: RunState): void {
   const dir = runsDir(settings);
-  ensurePrivateDir(dir);
+  ensurePrivateDir(dir, { mark: false }); // every entry is read as a run
   state.updatedAt = new Date().toISOString();
   // Step output and errors may quote a URL: stored redacted, like the audit trail.
   writeFileAtomic(path.join(dir, `${state.id}.json`), `${JSON.stringify(state, (_key, value: unknown) => (typeof value === 'string' ? redactSecrets(value) : value), 2)}\n`);
@@ -85,7 +86,7 @@ export function loadRunState(settings: ProjectSettings, id: string): RunState {
   if (!/^[A-Za-z0-9_.-]{1,120}$/.test(id)) throw new MutxError('usage', `"${id.slice(0, 40)}" is not a run id`, { hint: '`mutx-ops runs` lists them' });
   const file = path.join(runsDir(settings), `${id}.json`);
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as RunState;
+    return JSON.parse(readStateFile(file)) as RunState;
   } catch {
     throw new MutxError('usage', `no run with id ${id}`, { hint: '`mutx-ops runs` lists them' });
   }
@@ -106,7 +107,7 @@ export function listRuns(settings: ProjectSettings): (RunState & { interrupted: 
   const runs: (RunState & { interrupted: boolean })[] = [];
   for (const name of names) {
     try {
-      const state = JSON.parse(fs.readFileSync(path.join(runsDir(settings), name), 'utf8')) as RunState;
+      const state = JSON.parse(readStateFile(path.join(runsDir(settings), name))) as RunState;
       runs.push({ ...state, interrupted: isInterrupted(state) });
     } catch {
       // A torn write cannot happen (atomic rename); anything unreadable is not ours.

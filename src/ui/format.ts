@@ -1,10 +1,15 @@
-/** Small text helpers for the screens: every row is one terminal line, so heights add up. */
+import { terminalLine, terminalText } from '../core/terminalText';
+
+/**
+ * Small text helpers for the screens: every row is one terminal line, so heights add up. Text
+ * through them has its control characters escaped (it may come from a log, a file or the database).
+ */
 
 /** Word-wraps `text` to `width` columns; paragraphs (blank lines) are kept, long words are cut. */
 export function wrapText(text: string, width: number): string[] {
   const out: string[] = [];
   const w = Math.max(8, width);
-  for (const paragraph of text.replace(/\r/g, '').split('\n')) {
+  for (const paragraph of terminalText(text.replace(/\r/g, '')).split('\n')) {
     const words = paragraph.split(/\s+/).filter(Boolean);
     if (words.length === 0) {
       out.push('');
@@ -44,6 +49,7 @@ export function clampLines(lines: string[], max: number): string[] {
 
 export function truncate(text: string, width: number): string {
   if (width <= 0) return '';
+  text = terminalLine(text);
   return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
 }
 

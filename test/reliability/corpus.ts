@@ -213,12 +213,12 @@ export function argumentCases(): ArgCase[] {
   const after = (name: string, args: (url: string) => string[], expect: RegExp, extra: Partial<ArgCase> = {}): ArgCase => ({ name, args, phase: 'after-connect', expect, ...extra });
   return [
     // Options and arguments the CLI parses itself.
-    before('upgrade --timeout abc', (u) => [...db(u), 'upgrade', 'head', '--timeout', 'abc'], /--timeout must be a positive number/),
-    before('upgrade --timeout -1', (u) => [...db(u), 'upgrade', 'head', '--timeout', '-1'], /--timeout must be a positive number/),
-    before('upgrade --timeout 0', (u) => [...db(u), 'upgrade', 'head', '--timeout', '0'], /--timeout must be a positive number/),
-    before('upgrade --timeout Infinity', (u) => [...db(u), 'upgrade', 'head', '--timeout', 'Infinity'], /--timeout must be a positive number/),
-    before('upgrade --lock-timeout injection', (u) => [...db(u), 'upgrade', 'head', '--lock-timeout', "1'; DROP TABLE users; --"], /--lock-timeout must be a positive number/),
-    before('downgrade --timeout NaN', (u) => [...db(u), 'downgrade', 'base', '--timeout', 'NaN'], /--timeout must be a positive number/),
+    before('upgrade --timeout abc', (u) => [...db(u), 'upgrade', 'head', '--timeout', 'abc'], /--timeout must be a number of seconds from/),
+    before('upgrade --timeout -1', (u) => [...db(u), 'upgrade', 'head', '--timeout', '-1'], /--timeout must be a number of seconds from/),
+    before('upgrade --timeout 0', (u) => [...db(u), 'upgrade', 'head', '--timeout', '0'], /--timeout must be a number of seconds from/),
+    before('upgrade --timeout Infinity', (u) => [...db(u), 'upgrade', 'head', '--timeout', 'Infinity'], /--timeout must be a number of seconds from/),
+    before('upgrade --lock-timeout injection', (u) => [...db(u), 'upgrade', 'head', '--lock-timeout', "1'; DROP TABLE users; --"], /--lock-timeout must be a number of seconds from/),
+    before('downgrade --timeout NaN', (u) => [...db(u), 'downgrade', 'base', '--timeout', 'NaN'], /--timeout must be a number of seconds from/),
     before('upgrade --wait-lock abc', (u) => [...db(u), 'upgrade', 'head', '--wait-lock', 'abc'], /--wait-lock must be/),
     before('upgrade --wait-lock -5', (u) => [...db(u), 'upgrade', 'head', '--wait-lock', '-5'], /--wait-lock must be/),
     before('unknown option', (u) => [...db(u), 'upgrade', 'head', '--force'], /unknown option '--force'/),

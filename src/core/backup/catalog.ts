@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../audit';
+import { readStateFile } from '../statePaths';
 import type { ProjectSettings } from '../config';
 import type { Target } from '../connection';
 import { MutxError } from '../errors';
@@ -109,7 +110,7 @@ export function fsyncDir(dir: string): void {
 export function readSidecar(metaFile: string): BackupRecord | undefined {
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+    raw = JSON.parse(readStateFile(metaFile)); // a sidecar planted as a link is not followed
   } catch {
     return undefined;
   }

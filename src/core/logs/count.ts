@@ -3,6 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { MutxError } from '../errors';
 import { compileFilter, DEFAULT_FILTER } from './filter';
+import { assertRegularLogFile } from './plainFile';
 import { LineScanner } from './scanner';
 import type { CountMatchesOptions, CountResult, LogSource } from './types';
 import { parseLogSource } from './source';
@@ -40,6 +41,7 @@ export async function countMatches(
 async function countFile(file: string, scanner: LineScanner, options: CountMatchesOptions): Promise<number> {
   const resolved = path.resolve(options.cwd ?? process.cwd(), file);
   let handle: fs.FileHandle;
+  await assertRegularLogFile(resolved, file);
   try {
     handle = await fs.open(resolved, 'r');
   } catch (error) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { MutxError } from '../errors';
 import { compileFilter, DEFAULT_FILTER, type LineMatcher } from './filter';
+import { assertRegularLogFile } from './plainFile';
 import { LineScanner, newCounters, type ScanCounters } from './scanner';
 import { describeLogSource } from './source';
 import { LogStatsTracker } from './stats';
@@ -409,6 +410,7 @@ class Tracked {
 
 async function openTracked(file: string, scanner: () => LineScanner): Promise<Tracked | null> {
   let handle: fs.FileHandle;
+  await assertRegularLogFile(file);
   try {
     handle = await fs.open(file, 'r');
   } catch (error) {

@@ -172,8 +172,8 @@ export async function prepareDrill(options: PrepareDrillOptions): Promise<DrillS
   const runbook = findRunbook(settings.runbooksPath, scenario.runbook);
   const id = `drill-${scenario.name.slice(0, 40)}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${crypto.randomBytes(2).toString('hex')}`;
   const workspace = path.join(settings.statePath, 'drills', id);
-  ensurePrivateDir(path.join(settings.statePath, 'drills'));
-  ensurePrivateDir(workspace);
+  ensurePrivateDir(path.join(settings.statePath, 'drills'), { mark: false });
+  ensurePrivateDir(workspace, { mark: false });
   const logFile = path.join(workspace, 'app.log');
 
   let target: Target;

@@ -1,3 +1,5 @@
+import { terminalLine } from '../../core/terminalText';
+
 /**
  * A fixed-size ring of the newest log lines: texts in one array, flags in a byte array, so a
  * line costs no object of its own however fast lines arrive; objects are made only for the
@@ -24,7 +26,7 @@ export class LineRing {
   }
 
   push(text: string, matched: boolean): void {
-    this.texts[this.next] = text;
+    this.texts[this.next] = terminalLine(text); // a log line may carry terminal escapes
     this.flags[this.next] = matched ? 1 : 0;
     this.next = (this.next + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;

@@ -4,6 +4,7 @@ import { Line } from '../components/Line';
 import { useTheme } from '../context';
 import { SYMBOL } from '../theme';
 import type { OutputLine } from './runState';
+import { terminalLine } from '../../core/terminalText';
 
 /**
  * The newest `height` output lines: a bounded window, so pg_dump --verbose or a log at
@@ -21,7 +22,7 @@ export function OutputWindow({ lines, height, total }: { lines: OutputLine[]; he
         <Line key={line.seq} color={line.stream === 'match' ? theme.danger : line.stream === 'stderr' ? theme.warn : line.stream === 'info' ? theme.muted : undefined}>
           {i === 0 && hidden > 0 ? <Text color={theme.muted}>[+{hidden}] </Text> : null}
           {line.stream === 'match' ? `${SYMBOL.failed} ` : line.stream === 'stderr' ? '! ' : '  '}
-          {line.line}
+          {terminalLine(line.line) /* a command's or log's output may carry terminal escapes */}
         </Line>
       ))}
     </Box>

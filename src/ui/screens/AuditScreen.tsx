@@ -10,6 +10,7 @@ import { useScreenHelp } from '../help';
 import { isDown, isUp, LAYER, useKeys } from '../keys';
 import type { Services } from '../services';
 import { SYMBOL } from '../theme';
+import { terminalLine } from '../../core/terminalText';
 
 const KEYS: readonly KeyHint[] = [
   ['j/k', 'scroll'],
@@ -104,12 +105,12 @@ function RecordRow({ record }: { record: AuditRecord }) {
   return (
     <Line color={bad ? theme.danger : undefined}>
       {bad ? `${SYMBOL.failed} ` : '  '}
-      {String(record.seq).padStart(4)} {record.ts.slice(0, 19).replace('T', ' ')} {`${record.operator}@${record.host}`.slice(0, 17).padEnd(17)} {record.action} {record.phase}
+      {String(record.seq).padStart(4)} {record.ts.slice(0, 19).replace('T', ' ')} {terminalLine(`${record.operator}@${record.host}`).slice(0, 17).padEnd(17)} {terminalLine(record.action)} {record.phase}
       {record.outcome ? ` ${record.outcome}` : ''}
       {record.duration_ms !== undefined ? ` ${record.duration_ms} ms` : ''}
       {revs}
       {record.drill ? ' (drill)' : ''}
-      {record.error ? ` — ${record.error}` : ''}
+      {record.error ? ` — ${terminalLine(record.error)}` : ''}
     </Line>
   );
 }

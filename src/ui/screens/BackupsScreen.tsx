@@ -12,6 +12,7 @@ import { isDown, isUp, LAYER, useKeys } from '../keys';
 import type { BackupEntry, Services } from '../services';
 import { SYMBOL } from '../theme';
 import { errorLine } from './HomeScreen';
+import { terminalLine } from '../../core/terminalText';
 
 /**
  * The backup catalog, newest first: age, size, revision, verified or not. `v` verifies the
@@ -118,7 +119,7 @@ export function BackupsScreen({ services, restoreRunbook, onRestore, onBack }: {
           </Line>
         ) : result ? (
           <Line color={result.ok ? theme.ok : theme.danger}>
-            {result.ok ? SYMBOL.done : SYMBOL.failed} {result.message}
+            {result.ok ? SYMBOL.done : SYMBOL.failed} {terminalLine(result.message)}
           </Line>
         ) : null}
       </Box>

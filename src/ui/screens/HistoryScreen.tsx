@@ -12,6 +12,7 @@ import type { FindingLine, HistoryView, RevisionFindings, RevisionNode, Services
 import { SYMBOL } from '../theme';
 import { errorLine } from './HomeScreen';
 import { NewRevisionScreen } from './NewRevisionScreen';
+import { terminalLine } from '../../core/terminalText';
 
 /**
  * The revision graph (branches and merges drawn), applied ● vs pending ○, the selected
@@ -135,7 +136,7 @@ function RevisionRow({ node, graph, idWidth, selected }: { node: RevisionNode; g
   return (
     <Line inverse={selected}>
       {selected ? SYMBOL.pointer : ' '} <Text color={node.applied ? theme.ok : theme.warn}>{graph}</Text> {node.id.padEnd(idWidth)} <Text color={node.applied ? theme.ok : theme.warn}>{node.applied ? 'applied' : 'pending'}</Text>
-      {tags.length ? <Text color={theme.accent}> ({tags.join(', ')})</Text> : null} {node.message}
+      {tags.length ? <Text color={theme.accent}> ({tags.join(', ')})</Text> : null} {terminalLine(node.message)}
     </Line>
   );
 }
@@ -181,7 +182,7 @@ function RevisionDetails({ node, findings }: { node?: RevisionNode; findings?: {
   return (
     <Box flexDirection="column" height={8}>
       <Line bold>
-        {node.id} — {node.message}
+        {node.id} — {terminalLine(node.message)}
       </Line>
       <Line>parents: {node.parents.join(', ') || '<base>'} · children: {node.children.join(', ') || '<none: head>'}</Line>
       <Line>file: {node.file}</Line>
