@@ -6,7 +6,10 @@ import type { FailureOffer, Step } from './schema';
 import type { InputProvider, InputRequest, InputResponse, RunEvent, RunOutcome, StepSummary } from './events';
 import type { LoadedRunbook } from './loader';
 import { newRunId, saveRunState, type RunState, type StepState } from './state';
+import { classifyFailure, describeFailureState, offersFor } from './failureOffers';
 import { buildPlan, planRequest } from './plan';
+import { findRunbook } from './loader';
+import { readPartialMigrations } from '../core/migrations/ledger';
 import { changesSomething, isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
 
 export interface RunOptions {
@@ -192,6 +195,8 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
         stepState.attempts = (stepState.attempts ?? 0) + 1;
         save();
         audit('run.step', { step: step.id, status: 'started', attempt });
+        // Where a migration step found the database: a failure is judged against it (what was applied?).
+        const rowsBefore = step.type === 'migrate' || step.type === 'reconcile' ? await readStartRevisions(runCtx).catch(() => undefined) : undefined;
         try {
           const preview = await previewStep(step, stepCtx).catch((error: unknown) => [`(preview unavailable: ${oneLine(error)})`]);
           onEvent({ type: 'step-started', stepId: step.id, index, total: runbook.steps.length, title: step.title, stepType: step.type, preview });
@@ -228,7 +233,16 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
             onEvent({ type: 'step-failed', stepId: step.id, error: message, offers: [] });
             return finish('aborted', `cancelled by the operator during "${step.title}": ${message}`);
           }
-          const offers = step.on_failure ?? DEFAULT_OFFERS;
+          const after = await readDatabaseState(runCtx);
+          const failureState = classifyFailure(step, { error, rowsBefore, rowsAfter: after?.rows, halfApplied: after?.halfApplied ?? 0 });
+          const offers = offersFor(step.on_failure ?? DEFAULT_OFFERS, failureState, (name) => {
+            try {
+              return findRunbook(ctx.settings.runbooksPath, name);
+            } catch {
+              return undefined;
+            }
+          });
+          if (step.type === 'migrate' || step.type === 'reconcile' || failureState === 'half-applied') onEvent({ type: 'output', stepId: step.id, line: describeFailureState(failureState), stream: 'info' });
           onEvent({ type: 'step-failed', stepId: step.id, error: message, offers });
           let response: InputResponse;
           try {
@@ -310,6 +324,21 @@ function describeRequest(request: InputRequest): string {
       return request.acknowledge ? `${request.title}: ${request.counts.error} error-level finding(s) — ${request.acknowledge.prompt}` : `${request.title}: ${request.headline}`;
     case 'plan':
       return `confirm the plan before "${request.firstChange}"`;
+  }
+}
+
+/** After a failure: the version rows and how many migrations are half-applied (undefined when the database does not answer). */
+async function readDatabaseState(ctx: CoreContext): Promise<{ rows: string[]; halfApplied: number } | undefined> {
+  try {
+    const client = await openClient(ctx);
+    try {
+      const names = versionNames(ctx.settings);
+      return { rows: await readVersionRows(client, names), halfApplied: (await readPartialMigrations(client, names).catch(() => [])).length };
+    } finally {
+      await client.end().catch(() => {});
+    }
+  } catch {
+    return undefined;
   }
 }
 
