@@ -179,6 +179,19 @@ describe('rollbacks', () => {
     expect(String(result.stdout)).toMatch(/skipped: no backup was selected/);
   });
 
+  it('rollback-to-revision to one parent of a merge verifies the state Alembic leaves: both branch heads (issue 12, defect 5)', async () => {
+    const merge = graph.order.find((id) => graph.get(id).revises.length === 2)!;
+    const parents = graph.get(merge).revises;
+    expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
+    const result = await cli(['run', 'rollback-to-revision', '--env', 'staging', '--yes', '--target', parents[0]!]);
+    const out = String(result.stdout);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    // The plan says so before anything runs, and the verify compares against it.
+    expect(out).toMatch(new RegExp(`${head} → (${parents[0]}, ${parents[1]}|${parents[1]}, ${parents[0]})`));
+    expect(out).toMatch(new RegExp(`expected \\(selected\\): (${parents[0]}, ${parents[1]}|${parents[1]}, ${parents[0]})`));
+    expect(await versionRows()).toEqual([...parents].sort());
+  });
+
   it('rollback-to-revision restores a chosen backup, data included', async () => {
     expect((await cli(['upgrade', graph.order[4]!, '--env', 'staging'])).exitCode).toBe(0);
     await db.query("INSERT INTO users (email) VALUES ('kept@example.com')");
@@ -251,6 +264,21 @@ describe('rollbacks rely on backups of the right revision (issue 12, defects 3 a
     expect(result.exitCode, String(result.all)).toBe(0);
     expect(String(result.stdout)).toMatch(new RegExp(`relies on backup staging_\\S+ \\(at ${head}, taken in this run, verified\\)`));
     expect(String(result.stdout)).toMatch(/✔ downgrade .*; backup staging_\S+/);
+  });
+});
+
+describe('failure menus follow what happened (issue 12, defect 6)', () => {
+  it('an upgrade that failed and rolled back (nothing applied) offers retry / abort, never a reconcile or a rollback of the healthy revision', async () => {
+    expect((await cli(['upgrade', beforeHead, '--env', 'staging'])).exitCode).toBe(0);
+    // The head revision's CREATE TABLE fails on a table that is already there: its transaction rolls back.
+    await db.query('CREATE TABLE user_identities (id int)');
+    const result = await cli(['run', 'deploy', '--env', 'staging', '--yes', '--on-failure', 'switch', '--logs-duration', '1']);
+    const out = String(result.stdout);
+    expect(result.exitCode, out).toBe(1);
+    expect(out).toContain('nothing was applied: the database is where the step found it');
+    expect(out).toContain('failed — options: retry, abort');
+    expect(out).not.toContain('switching to runbook');
+    expect(await versionRows()).toEqual([beforeHead]);
   });
 });
 
