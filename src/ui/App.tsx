@@ -220,7 +220,8 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
       lines: [
         `The run of ${snapshot?.state.runbook} waits for you at step ${(snapshot?.state.current ?? 0) + 1}/${snapshot?.state.steps.length ?? '?'}.`,
         'It stays paused there: nothing is aborted or undone.',
-        `Resume it from home (↻ resume), or: mutx-ops run --resume ${snapshot?.state.runId ?? 'RUN_ID'}`,
+        'Resume it from home (↻ resume), or with:',
+        `  mutx-ops run --resume ${snapshot?.state.runId ?? 'RUN_ID'}`,
         'To abort it instead: no, then x (stop run).',
       ],
       yes: 'quit, run paused',
