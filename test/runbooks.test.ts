@@ -126,7 +126,7 @@ describe('resume after kill -9', () => {
     await run;
     const runId = /run (\S+):/.exec(output)![1]!;
     const runs = await cli(['runs']);
-    expect(String(runs.stdout)).toMatch(new RegExp(`${runId}\\s+INTERRUPTED`));
+    expect(String(runs.stdout)).toMatch(new RegExp(`${runId}\\s+interrupted`));
     const backupsBefore = backupCount();
     const resumed = await cli(['run', '--resume', runId, '--yes', '--logs-duration', '1']);
     expect(resumed.exitCode, String(resumed.all)).toBe(0);
@@ -149,7 +149,7 @@ describe('resume after kill -9', () => {
       await run;
       // The killed session's transaction was rolled back by the server: still below the slow revision.
       expect(await versionRows()).toEqual([head]);
-      const runId = /^(\S+)\s+INTERRUPTED/m.exec(String((await runCli(['runs'], { cwd: slow.dir, env: env() })).stdout))![1]!;
+      const runId = /^(\S+)\s+interrupted/m.exec(String((await runCli(['runs'], { cwd: slow.dir, env: env() })).stdout))![1]!;
       const resumed = await runCli(['run', '--resume', runId, '--yes'], { cwd: slow.dir, env: env() });
       expect(resumed.exitCode, String(resumed.all)).toBe(0);
       expect(String(resumed.stdout)).toMatch(/re-checked after interruption: the database is at .*, not yet zz9900000001/);
@@ -374,8 +374,15 @@ describe('the other seed procedures', () => {
     expect(result.exitCode, String(result.all)).toBe(0);
     expect(String(result.stdout)).toMatch(/migration lock free/);
     expect(String(result.stdout)).toMatch(new RegExp(`○ ${head} `));
+    // Each step's summary is about what it looked at: the lock step's is the lock, not "at <rev>".
+    expect(String(result.stdout)).toMatch(/✔ migration lock free \(/);
+    expect(String(result.stdout)).toMatch(/✔ (\d+ backup\(s\); newest|no backups in the catalog)/);
     expect(await versionRows()).toEqual([beforeHead]);
     expect((await db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows).toEqual(tablesBefore);
+    const runId = /run (\S+) completed/.exec(String(result.stdout))![1]!;
+    const pdf = await cli(['runs', 'show', runId, '--format', 'pdf']);
+    expect(pdf.exitCode).toBe(2);
+    expect(String(pdf.stderr)).toContain('--format must be text or md, not "pdf"');
   });
 
   it('upgrade-v1.3-to-v1.4: all-or-none OIDC, values never shown, Helm gets secrets on stdin only', async () => {

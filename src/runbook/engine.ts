@@ -278,6 +278,9 @@ export async function runRunbook(options: RunOptions): Promise<RunResult> {
         }
       }
     }
+    // A run that got through only by skipping failed steps says so: it is not a plain success.
+    const skippedAfterFailure = runbook.steps.filter((_step, i) => state.steps[i]?.status === 'skipped' && state.steps[i]?.skipReason?.includes('(after failure:'));
+    if (skippedAfterFailure.length) return finish('completed', `runbook ${runbook.name} completed with ${skippedAfterFailure.length} failed step(s) skipped: ${skippedAfterFailure.map((s) => `"${s.title}"`).join(', ')}`);
     return finish('completed', `runbook ${runbook.name} completed`);
   } catch (error) {
     if (error instanceof NeedsOperator) return finish('paused', 'needs the operator');

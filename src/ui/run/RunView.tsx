@@ -145,12 +145,14 @@ function EndLines({ snapshot }: { snapshot: SessionSnapshot }) {
   }
   if (state.finished) {
     const f = state.finished;
-    const ok = f.outcome === 'completed';
-    const symbol = ok ? SYMBOL.done : f.outcome === 'switched' ? '↪' : f.outcome === 'paused' ? '‖' : SYMBOL.failed;
+    const withSkips = f.outcome === 'completed' && / failed step\(s\) skipped: /.test(f.message);
+    const ok = f.outcome === 'completed' && !withSkips;
+    const symbol = ok ? SYMBOL.done : withSkips ? SYMBOL.warning : f.outcome === 'switched' ? '↪' : f.outcome === 'paused' ? '‖' : SYMBOL.failed;
     return (
       <Box flexDirection="column">
-        <Line bold color={ok ? theme.ok : f.outcome === 'switched' || f.outcome === 'paused' ? theme.warn : theme.danger}>
+        <Line bold color={ok ? theme.ok : withSkips || f.outcome === 'switched' || f.outcome === 'paused' ? theme.warn : theme.danger}>
           {symbol} run {f.outcome}
+          {withSkips ? ' with failed steps skipped' : ''}
           {f.switchTo ? ` — switching to ${f.switchTo}` : ''}
         </Line>
         <Line>{f.message}</Line>

@@ -218,7 +218,7 @@ function EntryRow({ entry, selected }: { entry: Entry; selected: boolean }) {
     return (
       <Line inverse={selected} color={theme.warn}>
         {pointer} ↻ resume {run.runbook} at step {run.currentStep + 1}/{run.stepCount}
-        {run.stepTitle ? ` "${run.stepTitle}"` : ''} — {run.interrupted ? 'interrupted' : run.status} {formatAge(run.updatedAt)}
+        {run.stepTitle ? ` "${run.stepTitle}"` : ''} — {run.interrupted ? 'interrupted' : run.status === 'waiting' ? 'paused' : run.status} {formatAge(run.updatedAt)}
         {run.drill ? ' (drill)' : ''} · run {run.id.slice(0, 8)}
       </Line>
     );
