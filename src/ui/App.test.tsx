@@ -325,6 +325,9 @@ describe('runbook flows (real engine)', () => {
     await waitForFrame(ui, '1. Slow command — running');
     await press(ui, KEY.ctrlC);
     let f = await waitForFrame(ui, 'Cancel the running step "Slow command"?');
+    // Says what cancelling this step does: a command has no transaction to roll back.
+    expect(f).toContain('The command is stopped (SIGTERM, then SIGKILL).');
+    expect(f).not.toContain('rolls back its transaction');
     await press(ui, 'n');
     f = await waitForFrame(ui, '1. Slow command — running');
     await press(ui, 'q');
