@@ -44,7 +44,11 @@ async function waitForScreen(expected: string | RegExp, timeoutMs = 20_000): Pro
   }
 }
 
+/** Keys sent so far (issue 12 measures keystrokes from home to a finished emergency rollback). */
+let keystrokes = 0;
+
 async function keys(...sequence: string[]): Promise<void> {
+  keystrokes += sequence.length;
   for (const key of sequence) {
     tmux('send-keys', '-t', SESSION, key);
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -205,8 +209,9 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     let text = await waitForScreen('revision 9d3e71c2a5b8 (head)');
     await waitForScreen(/verified backup/);
     expect(text).toMatch(/verified backup (just now|\d+ min ago)/);
-    // The cursor starts on the first entry: emergency-rollback.
+    // The cursor starts on the first entry: emergency-rollback (choosing it only shows its plan).
     text = await waitForScreen(/› ⚠ emergency-rollback/);
+    const keystrokesAtHome = keystrokes;
     await keys('Enter');
     // The downgrade's review first: what it loses (user_identities and its rows), next to the restore alternative.
     text = await waitForScreen('Review what the rollback loses ·', 30_000);
@@ -227,6 +232,10 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     expect(text).toContain('✔ 5. Verify the rollback — done');
     await keys('Enter');
     await waitForScreen('✔ run completed', 30_000);
+    // Minus the two Enters sent on purpose to show that Enter does not confirm the plan.
+    const used = keystrokes - keystrokesAtHome - 2;
+    console.log(`issue 12 measure: ${used} keystrokes from home to a finished emergency-rollback (100×30, review read to its end)`);
+    expect(used).toBeLessThanOrEqual(6);
     const previous = loadGraph(loadProjectSettings({ cwd: project.dir })).get(HEAD).revises;
     expect(await revisions()).toEqual(previous);
     await keys('q');
