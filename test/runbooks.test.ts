@@ -126,7 +126,7 @@ describe('resume after kill -9', () => {
     await run;
     const runId = /run (\S+):/.exec(output)![1]!;
     const runs = await cli(['runs']);
-    expect(String(runs.stdout)).toMatch(new RegExp(`${runId}\\s+INTERRUPTED`));
+    expect(String(runs.stdout)).toMatch(new RegExp(`${runId}\\s+interrupted`));
     const backupsBefore = backupCount();
     const resumed = await cli(['run', '--resume', runId, '--yes', '--logs-duration', '1']);
     expect(resumed.exitCode, String(resumed.all)).toBe(0);
@@ -149,7 +149,7 @@ describe('resume after kill -9', () => {
       await run;
       // The killed session's transaction was rolled back by the server: still below the slow revision.
       expect(await versionRows()).toEqual([head]);
-      const runId = /^(\S+)\s+INTERRUPTED/m.exec(String((await runCli(['runs'], { cwd: slow.dir, env: env() })).stdout))![1]!;
+      const runId = /^(\S+)\s+interrupted/m.exec(String((await runCli(['runs'], { cwd: slow.dir, env: env() })).stdout))![1]!;
       const resumed = await runCli(['run', '--resume', runId, '--yes'], { cwd: slow.dir, env: env() });
       expect(resumed.exitCode, String(resumed.all)).toBe(0);
       expect(String(resumed.stdout)).toMatch(/re-checked after interruption: the database is at .*, not yet zz9900000001/);
@@ -177,6 +177,19 @@ describe('rollbacks', () => {
     expect(result.exitCode, String(result.all)).toBe(0);
     expect(await versionRows()).toEqual([target]);
     expect(String(result.stdout)).toMatch(/skipped: no backup was selected/);
+  });
+
+  it('rollback-to-revision to one parent of a merge verifies the state Alembic leaves: both branch heads (issue 12, defect 5)', async () => {
+    const merge = graph.order.find((id) => graph.get(id).revises.length === 2)!;
+    const parents = graph.get(merge).revises;
+    expect((await cli(['upgrade', 'head', '--env', 'staging'])).exitCode).toBe(0);
+    const result = await cli(['run', 'rollback-to-revision', '--env', 'staging', '--yes', '--target', parents[0]!]);
+    const out = String(result.stdout);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    // The plan says so before anything runs, and the verify compares against it.
+    expect(out).toMatch(new RegExp(`${head} → (${parents[0]}, ${parents[1]}|${parents[1]}, ${parents[0]})`));
+    expect(out).toMatch(new RegExp(`expected \\(selected\\): (${parents[0]}, ${parents[1]}|${parents[1]}, ${parents[0]})`));
+    expect(await versionRows()).toEqual([...parents].sort());
   });
 
   it('rollback-to-revision restores a chosen backup, data included', async () => {
@@ -251,6 +264,21 @@ describe('rollbacks rely on backups of the right revision (issue 12, defects 3 a
     expect(result.exitCode, String(result.all)).toBe(0);
     expect(String(result.stdout)).toMatch(new RegExp(`relies on backup staging_\\S+ \\(at ${head}, taken in this run, verified\\)`));
     expect(String(result.stdout)).toMatch(/✔ downgrade .*; backup staging_\S+/);
+  });
+});
+
+describe('failure menus follow what happened (issue 12, defect 6)', () => {
+  it('an upgrade that failed and rolled back (nothing applied) offers retry / abort, never a reconcile or a rollback of the healthy revision', async () => {
+    expect((await cli(['upgrade', beforeHead, '--env', 'staging'])).exitCode).toBe(0);
+    // The head revision's CREATE TABLE fails on a table that is already there: its transaction rolls back.
+    await db.query('CREATE TABLE user_identities (id int)');
+    const result = await cli(['run', 'deploy', '--env', 'staging', '--yes', '--on-failure', 'switch', '--logs-duration', '1']);
+    const out = String(result.stdout);
+    expect(result.exitCode, out).toBe(1);
+    expect(out).toContain('nothing was applied: the database is where the step found it');
+    expect(out).toContain('failed — options: retry, abort');
+    expect(out).not.toContain('switching to runbook');
+    expect(await versionRows()).toEqual([beforeHead]);
   });
 });
 
@@ -346,8 +374,15 @@ describe('the other seed procedures', () => {
     expect(result.exitCode, String(result.all)).toBe(0);
     expect(String(result.stdout)).toMatch(/migration lock free/);
     expect(String(result.stdout)).toMatch(new RegExp(`○ ${head} `));
+    // Each step's summary is about what it looked at: the lock step's is the lock, not "at <rev>".
+    expect(String(result.stdout)).toMatch(/✔ migration lock free \(/);
+    expect(String(result.stdout)).toMatch(/✔ (\d+ backup\(s\); newest|no backups in the catalog)/);
     expect(await versionRows()).toEqual([beforeHead]);
     expect((await db.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows).toEqual(tablesBefore);
+    const runId = /run (\S+) completed/.exec(String(result.stdout))![1]!;
+    const pdf = await cli(['runs', 'show', runId, '--format', 'pdf']);
+    expect(pdf.exitCode).toBe(2);
+    expect(String(pdf.stderr)).toContain('--format must be text or md, not "pdf"');
   });
 
   it('upgrade-v1.3-to-v1.4: all-or-none OIDC, values never shown, Helm gets secrets on stdin only', async () => {

@@ -44,7 +44,11 @@ async function waitForScreen(expected: string | RegExp, timeoutMs = 20_000): Pro
   }
 }
 
+/** Keys sent so far (issue 12 measures keystrokes from home to a finished emergency rollback). */
+let keystrokes = 0;
+
 async function keys(...sequence: string[]): Promise<void> {
+  keystrokes += sequence.length;
   for (const key of sequence) {
     tmux('send-keys', '-t', SESSION, key);
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -52,11 +56,11 @@ async function keys(...sequence: string[]): Promise<void> {
 }
 
 /** Opens mutx-ops in a fresh tmux session, as an operator would in a terminal. */
-function launch(): void {
+function launch(size = { columns: 100, rows: 30 }): void {
   const env = [`E2E_DATABASE_URL=${db.url}`, 'MUTX_OPERATOR=e2e', `MUTX_OPS_PREFS_DIR=${path.join(project.dir, '.prefs')}`, 'TERM=xterm-256color'];
   // CI=true makes Ink print only the final frame; an operator's terminal has no CI variable.
   const command = `env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} node ${BIN}; echo "mutx-ops exited with $?"; sleep 300`;
-  tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', '-c', project.dir, command);
+  tmux('new-session', '-d', '-s', SESSION, '-x', String(size.columns), '-y', String(size.rows), '-c', project.dir, command);
 }
 
 function closeTerminal(): void {
@@ -182,8 +186,17 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     text = await waitForScreen('Press enter when satisfied', 60_000);
     expect(text).toMatch(/✔ 5\. Run the migrations \(timeout 300 s\) — done .*upgrade \w{12} → 9d3e71c2a5b8/);
     expect(text).toContain('✔ 6. Verify the migration — done');
-    fs.appendFileSync(logFile, 'GET / 200\nERROR payment webhook failed\n');
-    text = await waitForScreen('✖ ERROR payment webhook failed', 15_000);
+    // The follower starts tailing (at the end of the file) as the prompt shows: under load the first
+    // append can land before it opened the file, so append again (at most 3 error lines: below the threshold).
+    for (let attempt = 0; ; attempt++) {
+      fs.appendFileSync(logFile, 'GET / 200\nERROR payment webhook failed\n');
+      try {
+        text = await waitForScreen('✖ ERROR payment webhook failed', 5_000);
+        break;
+      } catch (error) {
+        if (attempt >= 2) throw error;
+      }
+    }
     await keys('Enter');
     text = await waitForScreen('✔ run completed', 30_000);
     expect(text).toMatch(/✔ 7\. Monitor the application log for errors — done/);
@@ -197,8 +210,9 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     let text = await waitForScreen('revision 9d3e71c2a5b8 (head)');
     await waitForScreen(/verified backup/);
     expect(text).toMatch(/verified backup (just now|\d+ min ago)/);
-    // The cursor starts on the first entry: emergency-rollback.
+    // The cursor starts on the first entry: emergency-rollback (choosing it only shows its plan).
     text = await waitForScreen(/› ⚠ emergency-rollback/);
+    const keystrokesAtHome = keystrokes;
     await keys('Enter');
     // The downgrade's review first: what it loses (user_identities and its rows), next to the restore alternative.
     text = await waitForScreen('Review what the rollback loses ·', 30_000);
@@ -219,9 +233,38 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     expect(text).toContain('✔ 5. Verify the rollback — done');
     await keys('Enter');
     await waitForScreen('✔ run completed', 30_000);
+    // Minus the two Enters sent on purpose to show that Enter does not confirm the plan.
+    const used = keystrokes - keystrokesAtHome - 2;
+    console.log(`issue 12 measure: ${used} keystrokes from home to a finished emergency-rollback (100×30, review read to its end)`);
+    expect(used).toBeLessThanOrEqual(6);
     const previous = loadGraph(loadProjectSettings({ cwd: project.dir })).get(HEAD).revises;
     expect(await revisions()).toEqual(previous);
     await keys('q');
     text = await waitForScreen('mutx-ops exited with 0');
+  });
+
+  it('at 80×24: pasted filter text with its Enter in one chunk, the whole run id, q leaves the run paused and resumable', async () => {
+    closeTerminal();
+    launch({ columns: 80, rows: 24 });
+    await waitForScreen('Runbooks');
+    await keys('/');
+    // One send-keys carrying the text and Enter: the way a paste (or a fast typist over SSH) arrives.
+    tmux('send-keys', '-t', SESSION, 'emergency', 'Enter');
+    let text = await waitForScreen('filter: emergency (esc clears)');
+    expect(text).toMatch(/› ⚠ emergency-rollback/);
+    const before = await revisions();
+    await keys('Enter');
+    text = await waitForScreen('Review what the rollback loses ·', 30_000);
+    const runId = /run (\d{8}T\d{6}Z-emergency-rollback-[0-9a-f]{6})\b/.exec(text)?.[1];
+    expect(runId, text).toBeDefined();
+    await keys('q');
+    text = await waitForScreen('Quit and leave the run paused?');
+    expect(text).toContain(`mutx-ops run --resume ${runId}`);
+    await keys('y');
+    await waitForScreen('mutx-ops exited with 0', 20_000);
+    const runs = await runCli(['--json', 'runs'], { cwd: project.dir, env: { E2E_DATABASE_URL: db.url } });
+    const run = (JSON.parse(String(runs.stdout)) as { runs: { id: string; status: string }[] }).runs.find((r) => r.id === runId);
+    expect(run?.status).toBe('waiting');
+    expect(await revisions()).toEqual(before);
   });
 });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Runner } from './migrationCommands';
 import type { RunFlags } from './runActions';
 import { AuditTrail } from '../core/audit';
-import { ExitCode } from '../core/errors';
+import { ExitCode, MutxError } from '../core/errors';
 import { operatorFrom, settingsFrom } from './context';
 
 /** The runbook engine, its zod schemas and the log follower load only when a run command runs. */
@@ -68,7 +68,8 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
           all.length === 0
             ? 'no runs yet'
             : all.map((r) => {
-                const state = r.interrupted ? 'INTERRUPTED (resumable)' : r.status;
+                // One word per state everywhere: a killed run is interrupted, one waiting for the operator is paused.
+                const state = r.interrupted ? 'interrupted (resumable)' : r.status === 'waiting' ? 'paused (resumable)' : r.status;
                 const step = r.steps[r.currentStep];
                 return `${r.id}  ${state.padEnd(10)} ${r.runbook} on ${r.target}${r.drill ? ' [drill]' : ''} — step ${r.currentStep + 1}/${r.steps.length}${step ? ` ${step.id}` : ''}`;
               }),
@@ -84,6 +85,7 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
       run(async (globals, out) => {
         const settings = settingsFrom(globals);
         const { loadRunState, runTimelineMarkdown } = await actions();
+        if (!['text', 'md'].includes(opts.format)) throw new MutxError('usage', `--format must be text or md, not "${opts.format.slice(0, 20)}"`);
         const state = loadRunState(settings, runId);
         const records = new AuditTrail(settings.auditPath, await operatorFrom()).readAll().filter((r) => r.run_id === runId);
         if (opts.format === 'md') {

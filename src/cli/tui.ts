@@ -296,7 +296,10 @@ export function createServices(base: ServiceBase): Services {
 
     followLogs({ filter, emitAll, onEvent, signal }) {
       const spec = environment?.log_source;
-      if (!spec) throw new Error(`no log source: set log_source for environment ${target?.environment ?? '(none: DATABASE_URL)'} in mutx-ops.yaml`);
+      if (!spec) {
+        const where = target?.environment ? `environment ${target.environment}` : target?.sandbox || base.label ? `the ${base.label ?? 'sandbox'}` : 'this target (DATABASE_URL / --database-url: no environment)';
+        throw new Error(`no log source for ${where}: set log_source for an environment in mutx-ops.yaml, or use \`mutx-ops logs FILE\``);
+      }
       const source = parseLogSource(spec);
       const follower = followLog({ source, filter, emitAll, cwd: settings.root, signal, onEvent });
       return {

@@ -7,7 +7,10 @@ import type { InputProvider, InputRequest, InputResponse, RunEvent, RunOutcome, 
 import type { LoadedRunbook } from './loader';
 import { claimRun } from './runLock';
 import { loadRunState, newRunId, saveRunState, type RunState, type StepState } from './state';
+import { classifyFailure, describeFailureState, offersFor } from './failureOffers';
 import { buildPlan, planRequest } from './plan';
+import { findRunbook } from './loader';
+import { readPartialMigrations } from '../core/migrations/ledger';
 import { changesSomething, isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
 import { registerUrlFromEnv } from './steps/context';
 
@@ -212,6 +215,8 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
         stepState.attempts = (stepState.attempts ?? 0) + 1;
         save();
         audit('run.step', { step: step.id, status: 'started', attempt });
+        // Where a migration step found the database: a failure is judged against it (what was applied?).
+        const rowsBefore = step.type === 'migrate' || step.type === 'reconcile' ? await readStartRevisions(runCtx).catch(() => undefined) : undefined;
         try {
           const preview = await previewStep(step, stepCtx).catch((error: unknown) => [`(preview unavailable: ${oneLine(error)})`]);
           onEvent({ type: 'step-started', stepId: step.id, index, total: runbook.steps.length, title: step.title, stepType: step.type, preview });
@@ -248,7 +253,16 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
             onEvent({ type: 'step-failed', stepId: step.id, error: message, offers: [] });
             return finish('aborted', `cancelled by the operator during "${step.title}": ${message}`);
           }
-          const offers = step.on_failure ?? DEFAULT_OFFERS;
+          const after = await readDatabaseState(runCtx);
+          const failureState = classifyFailure(step, { error, rowsBefore, rowsAfter: after?.rows, halfApplied: after?.halfApplied ?? 0 });
+          const offers = offersFor(step.on_failure ?? DEFAULT_OFFERS, failureState, (name) => {
+            try {
+              return findRunbook(ctx.settings.runbooksPath, name);
+            } catch {
+              return undefined;
+            }
+          });
+          if (step.type === 'migrate' || step.type === 'reconcile' || failureState === 'half-applied') onEvent({ type: 'output', stepId: step.id, line: describeFailureState(failureState), stream: 'info' });
           onEvent({ type: 'step-failed', stepId: step.id, error: message, offers });
           let response: InputResponse;
           try {
@@ -284,6 +298,9 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
         }
       }
     }
+    // A run that got through only by skipping failed steps says so: it is not a plain success.
+    const skippedAfterFailure = runbook.steps.filter((_step, i) => state.steps[i]?.status === 'skipped' && state.steps[i]?.skipReason?.includes('(after failure:'));
+    if (skippedAfterFailure.length) return finish('completed', `runbook ${runbook.name} completed with ${skippedAfterFailure.length} failed step(s) skipped: ${skippedAfterFailure.map((s) => `"${s.title}"`).join(', ')}`);
     return finish('completed', `runbook ${runbook.name} completed`);
   } catch (error) {
     if (error instanceof NeedsOperator) return finish('paused', 'needs the operator');
@@ -330,6 +347,21 @@ function describeRequest(request: InputRequest): string {
       return request.acknowledge ? `${request.title}: ${request.counts.error} error-level finding(s) — ${request.acknowledge.prompt}` : `${request.title}: ${request.headline}`;
     case 'plan':
       return `confirm the plan before "${request.firstChange}"`;
+  }
+}
+
+/** After a failure: the version rows and how many migrations are half-applied (undefined when the database does not answer). */
+async function readDatabaseState(ctx: CoreContext): Promise<{ rows: string[]; halfApplied: number } | undefined> {
+  try {
+    const client = await openClient(ctx);
+    try {
+      const names = versionNames(ctx.settings);
+      return { rows: await readVersionRows(client, names), halfApplied: (await readPartialMigrations(client, names).catch(() => [])).length };
+    } finally {
+      await client.end().catch(() => {});
+    }
+  } catch {
+    return undefined;
   }
 }
 

@@ -32,6 +32,8 @@ export interface RunVariables {
   selectedBackup?: string;
   /** Revision(s) the selected backup was taken at. */
   selectedBackupRevisions?: string[];
+  /** The heads a migrate step to the selected revision left (one parent of a merge: both branch heads). */
+  selectedHeadsAfter?: string[];
   /** File of the backup this run took. */
   runBackup?: string;
   logSource?: string;

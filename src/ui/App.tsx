@@ -209,10 +209,13 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
         }
       : undefined;
 
-  const runningTitle = snapshot?.state.steps.find((s) => s.status === 'running')?.title;
+  const runningStep = snapshot?.state.steps.find((s) => s.status === 'running');
+  const runningTitle = runningStep?.title;
+  // What cancelling the running step really does depends on the step: a log watch has no transaction.
+  const cancelEffect = runningStep?.type === 'logs' ? 'The log watch stops (nothing to roll back).' : runningStep?.type === 'command' || runningStep?.type === 'manual' ? 'The command is stopped (SIGTERM, then SIGKILL).' : 'The engine cancels it on the server, rolls back its transaction and releases the lock.';
   const dialogs: Record<DialogKind, { title: string; lines: string[]; yes: string; no: string }> = {
     cancel: stepRunning
-      ? { title: `Cancel the running step "${runningTitle}"?`, lines: ['The engine cancels it on the server, rolls back its transaction and releases the lock.', 'The run then ends as aborted (recorded in the audit trail).'], yes: 'cancel the step', no: 'keep it running' }
+      ? { title: `Cancel the running step "${runningTitle}"?`, lines: [cancelEffect, 'The run then ends as aborted (recorded in the audit trail).'], yes: 'cancel the step', no: 'keep it running' }
       : { title: `Stop the run of ${snapshot?.state.runbook}?`, lines: ['Nothing is running right now; the run ends here as aborted (recorded in the audit trail).'], yes: 'stop the run', no: 'keep going' },
     stop: { title: `Stop the run of ${snapshot?.state.runbook}?`, lines: [stepRunning ? `The running step "${runningTitle}" is cancelled (server-side cancel, rollback, lock released).` : 'The run stops at this step.', 'It ends as aborted (recorded in the audit trail).'], yes: 'stop', no: 'keep going' },
     pause: {
@@ -220,7 +223,8 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
       lines: [
         `The run of ${snapshot?.state.runbook} waits for you at step ${(snapshot?.state.current ?? 0) + 1}/${snapshot?.state.steps.length ?? '?'}.`,
         'It stays paused there: nothing is aborted or undone.',
-        `Resume it from home (↻ resume), or: mutx-ops run --resume ${snapshot?.state.runId ?? 'RUN_ID'}`,
+        'Resume it from home (↻ resume), or with:',
+        `  mutx-ops run --resume ${snapshot?.state.runId ?? 'RUN_ID'}`,
         'To abort it instead: no, then x (stop run).',
       ],
       yes: 'quit, run paused',

@@ -100,6 +100,13 @@ describe('nothing configured', () => {
 });
 
 describe('drills in the app', () => {
+  it('a protected environment\'s home offers no drills', async () => {
+    const { services } = realServices({ projectDir: project.dir, url: db.url, environment: 'production', protected: true });
+    const ui = renderApp(services, { columns: 120, rows: 40 });
+    const f = await waitForFrame(ui, 'drill-upgrade');
+    expect(f).not.toContain('◎ drill');
+  });
+
   it('home lists the drill; enter shows its briefing; the run fails on the blocker and the debrief passes after abort', async () => {
     const { services, settings } = realServices({ projectDir: project.dir, url: db.url, environment: 'staging' });
     const ui = renderApp(services, { columns: 120, rows: 40 });

@@ -20,12 +20,18 @@ async function runInspect(step: StepOf<'inspect'>, c: StepContext): Promise<Step
       info(c, `${applied.has(id) ? '●' : '○'} ${id} ${file.message}${rows.includes(id) ? ' (current)' : ''}${file.headers.created ? ` — ${file.headers.created}` : ''}`);
     }
   }
+  // Each summary says what the step looked at (a lock step's summary is about the lock, not the revision).
   if (step.show === 'backups') {
-    for (const backup of listBackups(c.ctx.settings).slice(0, 10)) info(c, `${backup.createdAt} ${backup.file} at ${backup.revisions.join(', ') || 'base'}${backup.verified?.ok ? ' verified' : ''}`);
+    const backups = listBackups(c.ctx.settings);
+    for (const backup of backups.slice(0, 10)) info(c, `${backup.createdAt} ${backup.file} at ${backup.revisions.join(', ') || 'base'}${backup.verified?.ok ? ' verified' : ''}`);
+    const newest = backups[0];
+    return { summary: newest ? `${backups.length} backup(s); newest ${newest.createdAt} holds ${newest.revisions.join(', ') || 'base'}${newest.verified?.ok ? ', verified' : ', not verified'}` : 'no backups in the catalog' };
   }
   if (step.show === 'lock') {
     const holder = await withClient(c, (client) => findLockHolder(client, versionNames(c.ctx.settings)));
-    info(c, holder ? `migration lock held by ${describeHolder(holder)}` : 'migration lock free');
+    const line = holder ? `migration lock held by ${describeHolder(holder)}` : 'migration lock free';
+    info(c, line);
+    return { summary: line };
   }
   return { summary: `at ${rows.join(', ') || 'base'}` };
 }

@@ -52,6 +52,11 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
     return { summary: `stamped ${result.before.join(', ') || 'base'} → ${result.after.join(', ') || 'base'}${backupNote(reliedOn)}` };
   }
   const result = await migrate(ctx, step.action, resolved.target, { timeoutSeconds: step.timeout_seconds, lockTimeoutSeconds: step.lock_timeout_seconds });
+  // What the chosen target really leaves (to one parent of a merge: both branch heads), for the verify step.
+  if (step.target === 'selected') {
+    c.state.vars.selectedHeadsAfter = result.headsAfter;
+    c.save();
+  }
   return { summary: `${step.action} ${result.headsBefore.join(', ') || 'base'} → ${result.headsAfter.join(', ') || 'base'} (${result.steps.length} revision(s))${backupNote(reliedOn)}` };
 }
 

@@ -21,7 +21,8 @@ async function runVerifyStep(step: StepOf<'verify'>, c: StepContext): Promise<St
     }
     case 'selected': {
       const vars = c.state.vars;
-      const selected = vars.selectedRevision ? [vars.selectedRevision] : vars.selectedBackupRevisions;
+      // The plan's result, not the picked id: downgrading to one parent of a merge leaves both parents (Alembic's semantics).
+      const selected = vars.selectedRevision ? vars.selectedHeadsAfter ?? [vars.selectedRevision] : vars.selectedBackupRevisions;
       if (!selected) throw new MutxError('runbook', 'no revision or backup was selected');
       expected = selected.filter((id) => id !== 'base');
       break;

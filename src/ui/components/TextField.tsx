@@ -39,9 +39,14 @@ export function TextField({
       else if (key.escape) onCancel?.();
       else if (key.backspace || key.delete) change(latest.current.slice(0, -1));
       else if (key.ctrl && input === 'u') change('');
-      else if (input && !key.ctrl && !key.meta && !key.tab && !key.upArrow && !key.downArrow && !key.leftArrow && !key.rightArrow) {
+      else if (key.upArrow || key.downArrow) return false; // nothing to do in one line: a surrounding prompt may scroll
+      else if (input && !key.ctrl && !key.meta && !key.tab && !key.leftArrow && !key.rightArrow) {
+        // A paste (or fast typing over SSH) arrives as one chunk: text then Enter. The Enter submits.
+        const enter = input.search(/[\r\n]/);
+        const text = enter < 0 ? input : input.slice(0, enter);
         // eslint-disable-next-line no-control-regex
-        change(latest.current + input.replace(/[\u0000-\u001f\u007f]/g, ''));
+        change(latest.current + text.replace(/[\u0000-\u001f\u007f]/g, ''));
+        if (enter >= 0) onSubmit(latest.current);
       }
       return true;
     },

@@ -95,6 +95,18 @@ describe('RunView (recorded events)', () => {
     await waitForFrame(ui, '↪ run switched — switching to emergency-rollback');
   });
 
+  it('at 80×24 the run id is whole: on its own line when the title line cannot hold it', async () => {
+    const long: RunEvent = { ...RUN_STARTED, runId: '20261201T225652Z-production-rollback-748c33', runbook: 'production-rollback', title: 'Production rollback (stop, downgrade, restore if needed, redeploy)' } as RunEvent;
+    const { ui } = show(snapshotOf([long, ...DEPLOY_EVENTS.slice(1)]));
+    const f = await waitForFrame(ui, 'Production rollback');
+    expect(f.split('\n')).toContain('run 20261201T225652Z-production-rollback-748c33');
+    expect(f.split('\n').length).toBeLessThan(24);
+    // A short title keeps it on the title line.
+    const short = show(snapshotOf(DEPLOY_EVENTS));
+    const g = await waitForFrame(short.ui, 'Deploy a release');
+    expect(g).toContain('Deploy a release (deploy) · run 20260101T000000Z-deploy-abc123');
+  });
+
   it('fits 80×24 with a long runbook and a flood of output', async () => {
     const many: RunEvent[] = Array.from({ length: 5000 }, (_, i) => ({ type: 'output', stepId: 'backup', line: `pg_dump: dumping contents of table "public.t${i}" ${'x'.repeat(120)}`, stream: 'stderr' }));
     const { ui } = show(snapshotOf([...DEPLOY_EVENTS, ...many]));

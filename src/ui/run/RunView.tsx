@@ -28,7 +28,11 @@ export function RunView({ snapshot, identity, preselect, reservedRows = 1, onAns
   const index = focus ? state.steps.indexOf(focus) : -1;
   const promptStep = prompt ? state.steps.find((s) => s.id === prompt.stepId) : undefined;
 
-  const fixed = 2 + reservedRows + 1; // banner, title, footer (reserved), spare line
+  // The run id is copied for `runs show` / `--resume`: never cut. When the title line cannot hold it, it gets its own line.
+  const idText = state.runId ? ` · run ${state.runId}` : ' · starting…';
+  const titleLength = state.title.length + state.runbook.length + 3 + (state.resumed ? 10 : 0) + (state.drill ? 8 : 0);
+  const idOwnLine = Boolean(state.runId) && titleLength + idText.length > columns;
+  const fixed = 2 + (idOwnLine ? 1 : 0) + reservedRows + 1; // banner, title (and run id), footer (reserved), spare line
   // The plan is the one screen to read before anything changes: it gets most of the rows.
   const maxPrompt = Math.max(3, Math.floor(rows * (prompt?.request.kind === 'plan' ? 0.6 : 0.4)));
   const promptHeight = prompt ? promptRows(prompt.request, promptStep, maxPrompt, columns) : 0;
@@ -61,11 +65,12 @@ export function RunView({ snapshot, identity, preselect, reservedRows = 1, onAns
         <Text bold>{state.title}</Text>
         <Text color={theme.muted}>
           {' '}
-          ({state.runbook}){state.runId ? ` · run ${state.runId}` : ' · starting…'}
+          ({state.runbook}){idOwnLine ? '' : idText}
           {state.resumed ? ' · resumed' : ''}
         </Text>
         {state.drill ? <Text color={theme.warn}> · DRILL</Text> : null}
       </Line>
+      {idOwnLine ? <Line color={theme.muted}>run {state.runId}</Line> : null}
       <StepList steps={state.steps} current={index} height={alloc.steps ?? 0} />
       {focus ? <FocusHeader step={focus} index={index} total={state.steps.length} /> : null}
       {clampLines(text, alloc.text ?? 0).map((line, i) => (
@@ -140,12 +145,14 @@ function EndLines({ snapshot }: { snapshot: SessionSnapshot }) {
   }
   if (state.finished) {
     const f = state.finished;
-    const ok = f.outcome === 'completed';
-    const symbol = ok ? SYMBOL.done : f.outcome === 'switched' ? '↪' : f.outcome === 'paused' ? '‖' : SYMBOL.failed;
+    const withSkips = f.outcome === 'completed' && / failed step\(s\) skipped: /.test(f.message);
+    const ok = f.outcome === 'completed' && !withSkips;
+    const symbol = ok ? SYMBOL.done : withSkips ? SYMBOL.warning : f.outcome === 'switched' ? '↪' : f.outcome === 'paused' ? '‖' : SYMBOL.failed;
     return (
       <Box flexDirection="column">
-        <Line bold color={ok ? theme.ok : f.outcome === 'switched' || f.outcome === 'paused' ? theme.warn : theme.danger}>
+        <Line bold color={ok ? theme.ok : withSkips || f.outcome === 'switched' || f.outcome === 'paused' ? theme.warn : theme.danger}>
           {symbol} run {f.outcome}
+          {withSkips ? ' with failed steps skipped' : ''}
           {f.switchTo ? ` — switching to ${f.switchTo}` : ''}
         </Line>
         <Line>{f.message}</Line>

@@ -111,10 +111,10 @@ export function HomeScreen({
       ...(activeRun ? [{ kind: 'active' as const, run: activeRun }] : []),
       ...resumable.filter((r) => !activeRun && (!needle || r.runbook.includes(needle))).map((run) => ({ kind: 'resume' as const, run })),
       ...sortRunbooks(list.runbooks).filter(matches).map((runbook) => ({ kind: 'runbook' as const, runbook })),
-      // Practice drills last: never the first thing under the cursor during an incident.
-      ...(list.drills ?? []).filter((d) => !needle || `drill ${d.name} ${d.title}`.toLowerCase().includes(needle)).map((drill) => ({ kind: 'drill' as const, drill })),
+      // Practice drills last: never the first thing under the cursor during an incident; never on a protected environment's home.
+      ...(identity.protected ? [] : list.drills ?? []).filter((d) => !needle || `drill ${d.name} ${d.title}`.toLowerCase().includes(needle)).map((drill) => ({ kind: 'drill' as const, drill })),
     ];
-  }, [activeRun, resumable, list, filter]);
+  }, [activeRun, resumable, list, filter, identity]);
   const current = clampIndex(selected, entries.length);
 
   const choose = useCallback(
@@ -218,7 +218,7 @@ function EntryRow({ entry, selected }: { entry: Entry; selected: boolean }) {
     return (
       <Line inverse={selected} color={theme.warn}>
         {pointer} ↻ resume {run.runbook} at step {run.currentStep + 1}/{run.stepCount}
-        {run.stepTitle ? ` "${run.stepTitle}"` : ''} — {run.interrupted ? 'interrupted' : run.status} {formatAge(run.updatedAt)}
+        {run.stepTitle ? ` "${run.stepTitle}"` : ''} — {run.interrupted ? 'interrupted' : run.status === 'waiting' ? 'paused' : run.status} {formatAge(run.updatedAt)}
         {run.drill ? ' (drill)' : ''} · run {run.id.slice(0, 8)}
       </Line>
     );
