@@ -1,9 +1,11 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProjectSettings, type ProjectSettings } from '../src/core/config';
 import { isRoot } from '../src/core/localCluster';
-import { destroySandbox, sandboxStatus, startSandbox } from '../src/core/sandbox';
+import { destroySandbox, sandboxStatus, startSandbox, stopSandbox } from '../src/core/sandbox';
 import { createTestProject, type TestProject } from './helpers/db';
 
 /**
@@ -51,4 +53,14 @@ describe.skipIf(!isRoot())('another OS user cannot reach the sandbox', () => {
     expect(socket.stdout).not.toContain('42');
     expect(socket.stderr).toMatch(/Permission denied/i);
   });
+
+  it('a socket folder left by a server that died is removed at the next start; a stop removes its own', async () => {
+    const left = fs.mkdtempSync(path.join(os.tmpdir(), 'mutx-sandbox-'));
+    fs.writeFileSync(path.join(left, '.s.PGSQL.5999.lock'), '999999999\n/gone\n');
+    fs.writeFileSync(path.join(left, '.s.PGSQL.5999'), '');
+    await stopSandbox(settings);
+    expect(fs.existsSync(socketDir), 'stop left its socket folder').toBe(false);
+    await startSandbox(settings);
+    expect(fs.existsSync(left), 'the dead server\'s socket folder is still there').toBe(false);
+  }, 60_000);
 });

@@ -298,6 +298,35 @@ function removeSocketDir(dir: string | undefined): void {
   }
 }
 
+/**
+ * Socket folders of sandbox servers that are gone (killed, or stopped by the app's exit handler,
+ * which does not wait): a folder whose socket lock names a dead process, or an empty one older than
+ * a minute (a starting server writes its lock within milliseconds). Other users' folders are left.
+ */
+function sweepStaleSocketDirs(): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('mutx-sandbox-'));
+  } catch {
+    return;
+  }
+  const owner = isRoot() ? undefined : process.getuid?.();
+  for (const name of names) {
+    const dir = path.join(os.tmpdir(), name);
+    try {
+      const stat = fs.lstatSync(dir);
+      if (!stat.isDirectory() || (owner !== undefined && stat.uid !== owner)) continue;
+      const locks = fs.readdirSync(dir).filter((entry) => /^\.s\.PGSQL\.\d+\.lock$/.test(entry));
+      const stale = locks.length
+        ? locks.every((lock) => !isRunning(Number(fs.readFileSync(path.join(dir, lock), 'utf8').split('\n')[0])))
+        : Date.now() - stat.mtimeMs > 60_000;
+      if (stale) removeSocketDir(dir);
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+}
+
 function portAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ path: path.join(socketDirOf(port), `.s.PGSQL.${port}`) });
@@ -542,6 +571,7 @@ async function startServer(binaries: ServerBinaries, paths: SandboxPaths, prefer
   let port = preferredPort ?? (await freeLoopbackPort());
   for (let attempt = 1; ; attempt++) {
     const logSize = fs.existsSync(paths.logFile) ? fs.statSync(paths.logFile).size : 0;
+    if (attempt === 1) sweepStaleSocketDirs();
     const socketDir = newSocketDir();
     try {
       await withDataDir(paths, (dir, dirFd) =>
