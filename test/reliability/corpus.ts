@@ -266,7 +266,7 @@ export function argumentCases(): ArgCase[] {
     after('upgrade -1', (u) => [...db(u), 'upgrade', '-1'], /a negative step goes down/),
     after('downgrade +1', (u) => [...db(u), 'downgrade', '+1'], /a positive step goes up/),
     after('downgrade head', (u) => [...db(u), 'downgrade', 'head'], /above the current revision/),
-    after('upgrade +999', (u) => [...db(u), 'upgrade', '+999'], /only 0 revision\(s\) are pending/),
+    after('upgrade +999', (u) => [...db(u), 'upgrade', '+999'], /relative revision \+999 didn't produce 999 migrations \(only 0 step\(s\)/),
     after('downgrade -999', (u) => [...db(u), 'downgrade', '-999'], /only \d+ revision\(s\) are applied/),
     after('--accept-changed an injected revision', (u) => [...db(u), 'upgrade', 'head', '--accept-changed', "x'; DROP TABLE users; --"], /unknown revision/),
     after('upgrade "" (empty target)', (u) => [...db(u), 'upgrade', ''], /revision|target/, {}),

@@ -62,7 +62,10 @@ export function faultPoints(ids: string[]): FaultPoint[] {
       from: 6,
       args: ['upgrade', 'head'],
       block: () => ['LOCK TABLE mutx_ops.ledger IN SHARE MODE'],
-      match: waitingOn(/INSERT INTO "?mutx_ops"?\."?ledger/),
+      // The version UPDATE and the ledger INSERT go in one round trip after the guard's DO block, and
+      // pg_stat_activity cuts the text at 1 kB: with only the ledger locked, a guarded step waiting
+      // on a lock waits on its ledger INSERT.
+      match: waitingOn(/INSERT INTO "?mutx_ops"?\."?ledger|^DO \$mutx_guard\$/),
     },
     {
       name: 'first statement of a downgrade step (DROP CONSTRAINT waits)',

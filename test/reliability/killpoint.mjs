@@ -20,7 +20,7 @@ const isAuditFile = (file) => typeof file === 'string' && file.endsWith('.jsonl'
 const isOpMarker = (file) => typeof file === 'string' && file.includes(`.jsonl.open${path.sep}`);
 // Backups and runs: a dump renamed from NAME.partial, its sidecar (written to a temp file, then
 // renamed to NAME.meta.json), and a run's state file (runs/ID.json, also written then renamed).
-const isSidecarTemp = (file) => typeof file === 'string' && /\.meta\.json\.\d+\.tmp$/.test(file);
+const isSidecarTemp = (file) => typeof file === 'string' && /\.meta\.json\.[0-9a-f]+\.tmp$/.test(file);
 const isRunState = (file) => typeof file === 'string' && /[\\/]runs[\\/][^\\/]+\.json$/.test(file);
 
 const { openSync, writeSync, fsyncSync, renameSync, writeFileSync, rmSync, linkSync } = fs;
@@ -58,7 +58,7 @@ fs.writeFileSync = function (file, ...rest) {
   if (isSidecarTemp(file)) reached('sidecar-write');
   // Saves of a run's state that name the backup the run took (before each is renamed into place):
   // #1 right after the dump is catalogued (not yet verified), #2 the backup step saved done.
-  if (typeof file === 'string' && /[\\/]runs[\\/][^\\/]+\.json\.\d+\.tmp$/.test(file) && String(rest[0]).includes('"runBackup"')) reached('run-state-with-backup');
+  if (typeof file === 'string' && /[\\/]runs[\\/][^\\/]+\.json\.[0-9a-f]+\.tmp$/.test(file) && String(rest[0]).includes('"runBackup"')) reached('run-state-with-backup');
   return writeFileSync.call(this, file, ...rest);
 };
 fs.rmSync = function (file, ...rest) {
