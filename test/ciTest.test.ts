@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery, ADMIN_URL, createTestDatabase, createTestProject, runCli as runBin, type TestDatabase, type TestProject } from './helpers/db';
 import { writeMigration } from './helpers/migrations';
 import { createAlembicProject, SYSTEM_PYTHON, type AlembicProject } from './helpers/alembic';
+import { orphanedScratchDatabases } from './helpers/scratch';
 
 /**
  * `mutx-ops test` (pytest-alembic's checks) on scratch databases built from the files, for both
@@ -26,20 +27,6 @@ function sqlProject(build: (dir: string) => void): TestProject {
 
 
 /** Rehearsal databases whose owning process is gone: left behind (live ones belong to tests running now). */
-async function orphanedScratchDatabases(): Promise<string[]> {
-  const rows = (await adminQuery<{ datname: string; comment: string | null }>("SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE starts_with(datname, 'mutx_rehearse_')")).rows;
-  return rows
-    .filter((r) => {
-      const pid = Number(/"pid":(\d+)/.exec(r.comment ?? '')?.[1]);
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    })
-    .map((r) => r.datname);
-}
 
 beforeAll(async () => {
   target = await createTestDatabase('mutx_citest_target');

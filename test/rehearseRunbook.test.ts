@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery, createTestDatabase, createTestProject, runCli, type TestDatabase, type TestProject } from './helpers/db';
 import { writeMigration } from './helpers/migrations';
 import { environmentsYaml } from './helpers/runbooks';
+import { orphanedScratchDatabases } from './helpers/scratch';
 
 /**
  * The runbooks with rehearsals, headless: deploy on a protected environment rehearses the pending
@@ -18,20 +19,6 @@ const versionRows = async () => (await db.query<{ version_num: string }>('SELECT
 
 
 /** Rehearsal databases whose owning process is gone: left behind (live ones belong to tests running now). */
-async function orphanedScratchDatabases(): Promise<string[]> {
-  const rows = (await adminQuery<{ datname: string; comment: string | null }>("SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE starts_with(datname, 'mutx_rehearse_')")).rows;
-  return rows
-    .filter((r) => {
-      const pid = Number(/"pid":(\d+)/.exec(r.comment ?? '')?.[1]);
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    })
-    .map((r) => r.datname);
-}
 
 beforeAll(async () => {
   db = await createTestDatabase('mutx_rh_runbook');
