@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { Databases, downgradeSql, formatGoalRows, generateChain, mustSucceed, runTimed, upgradeSql, urlFor, withClient, type GoalRow, type ProcResult } from './migrations';
+import { alternatingRounds, Databases, downgradeSql, formatGoalRows, generateChain, mustSucceed, runTimed, upgradeSql, urlFor, withClient, type GoalRow, type ProcResult } from './migrations';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(REPO_ROOT, 'dist/mutx-ops.js');
@@ -101,13 +101,7 @@ export async function benchAlembic(opts: { revisions?: number; rounds?: number; 
     };
     const rows: GoalRow[] = [];
     for (const m of measurements) {
-      const mutxSamples: number[] = [];
-      const alembicSamples: number[] = [];
-      for (let round = 0; round < rounds; round++) {
-        // Alternate who goes first so neither always runs on a warmer server.
-        const order = round % 2 === 0 ? (['mutx', 'alembic'] as const) : (['alembic', 'mutx'] as const);
-        for (const who of order) (who === 'mutx' ? mutxSamples : alembicSamples).push(await once(m[who], `${who} ${m.operation}`));
-      }
+      const [mutxSamples, alembicSamples] = await alternatingRounds(rounds, () => once(m.mutx, `mutx ${m.operation}`), () => once(m.alembic, `alembic ${m.operation}`));
       const mutxSeconds = Math.min(...mutxSamples);
       const alembicSeconds = Math.min(...alembicSamples);
       log(`${m.operation}: mutx-ops ${mutxSamples.map((s) => s.toFixed(3)).join(' ')} | alembic ${alembicSamples.map((s) => s.toFixed(3)).join(' ')}`);

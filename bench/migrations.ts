@@ -27,6 +27,25 @@ export interface BenchMigrationsOptions {
 }
 
 /** One goal: what mutx-ops took, what the floor took, and whether the goal is met. */
+/**
+ * `rounds` samples of each side, taking turns at going first so neither always runs on a warmer
+ * server; returns [mutx-ops samples, baseline samples] in seconds.
+ */
+export async function alternatingRounds(rounds: number, mutx: () => Promise<number>, baseline: () => Promise<number>): Promise<[number[], number[]]> {
+  const mutxSamples: number[] = [];
+  const baselineSamples: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      mutxSamples.push(await mutx());
+      baselineSamples.push(await baseline());
+    } else {
+      baselineSamples.push(await baseline());
+      mutxSamples.push(await mutx());
+    }
+  }
+  return [mutxSamples, baselineSamples];
+}
+
 export interface GoalRow {
   operation: string;
   mutxSeconds: number;
@@ -414,13 +433,7 @@ export async function benchMigrations(opts: BenchMigrationsOptions = {}): Promis
 
     const rows: GoalRow[] = [];
     for (const m of measurements) {
-      const mutxSamples: number[] = [];
-      const psqlSamples: number[] = [];
-      for (let round = 0; round < rounds; round++) {
-        // Alternate who goes first so neither always runs on a warmer server.
-        const order = round % 2 === 0 ? (['mutx', 'psql'] as const) : (['psql', 'mutx'] as const);
-        for (const who of order) (who === 'mutx' ? mutxSamples : psqlSamples).push(await once(m[who]));
-      }
+      const [mutxSamples, psqlSamples] = await alternatingRounds(rounds, () => once(m.mutx), () => once(m.psql));
       const mutxSeconds = Math.min(...mutxSamples);
       const psqlSeconds = Math.min(...psqlSamples);
       const row: GoalRow = {

@@ -6,7 +6,7 @@ import { destroySandbox } from '../src/core/sandbox';
 import type { Debrief } from '../src/runbook/drill/drill';
 import { createAlembicProject, createMutxAlembicProject, versionRowsOf, type AlembicProject } from './helpers/alembic';
 import { createTestDatabase, runCli, type TestDatabase } from './helpers/db';
-import { environmentsYaml, logWriter, recordingServer } from './helpers/runbooks';
+import { environmentsYaml, logWriter, recordingServer, resetRunbookTarget } from './helpers/runbooks';
 
 // Every runbook, headless, on an Alembic project: the fixture application with a mutx-ops.yaml
 // that only names its environments. No runbooks/ of its own: the ones mutx-ops ships are used.
@@ -25,11 +25,7 @@ afterAll(async () => {
   await db.drop();
   project.cleanup();
 });
-beforeEach(async () => {
-  await db.query('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS mutx_ops CASCADE; CREATE SCHEMA public;');
-  fs.rmSync(path.join(project.dir, '.mutx-ops', 'backups'), { recursive: true, force: true });
-  fs.writeFileSync(path.join(project.dir, 'app.log'), '');
-});
+beforeEach(() => resetRunbookTarget(db, project.dir));
 
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: project.dir, env: { MUTX_TEST_DB_URL: db.url, DATABASE_URL: '', ...env } });
 const rows = () => versionRowsOf(db);

@@ -11,7 +11,7 @@ import type { RunEvent } from '../src/runbook/events';
 import { HeadlessInput } from '../src/runbook/headless';
 import { findRunbook, loadRunbooks } from '../src/runbook/loader';
 import { createTestDatabase, createTestProject, MUTX_MIGRATIONS, runCli, waitFor, type TestDatabase, type TestProject } from './helpers/db';
-import { environmentsYaml, logWriter, recordingServer, REPO_RUNBOOKS } from './helpers/runbooks';
+import { environmentsYaml, logWriter, recordingServer, REPO_RUNBOOKS, resetRunbookTarget } from './helpers/runbooks';
 
 const graph = RevisionGraph.build(readMigrationDir(MUTX_MIGRATIONS));
 const head = graph.heads()[0]!;
@@ -28,11 +28,7 @@ afterAll(async () => {
   await db.drop();
   project.cleanup();
 });
-beforeEach(async () => {
-  await db.query('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS mutx_ops CASCADE; CREATE SCHEMA public;');
-  fs.rmSync(path.join(project.dir, '.mutx-ops', 'backups'), { recursive: true, force: true });
-  fs.writeFileSync(path.join(project.dir, 'app.log'), '');
-});
+beforeEach(() => resetRunbookTarget(db, project.dir));
 
 const env = () => ({ MUTX_TEST_DB_URL: db.url, DATABASE_URL: '' });
 const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { cwd: project.dir, env: { ...env(), ...extraEnv } });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { REPO_ROOT } from './db';
+import { REPO_ROOT, type TestDatabase } from './db';
 
 export const REPO_RUNBOOKS = path.join(REPO_ROOT, 'runbooks');
 
@@ -52,4 +52,11 @@ export function logWriter(file: string, line: () => string, everyMs = 20): { sto
   fs.appendFileSync(file, '');
   const timer = setInterval(() => fs.appendFileSync(file, `${line()}\n`), everyMs);
   return { stop: () => clearInterval(timer) };
+}
+
+/** Before each runbook test: an empty database, no backups, an empty app log. */
+export async function resetRunbookTarget(db: TestDatabase, projectDir: string): Promise<void> {
+  await db.query('DROP SCHEMA public CASCADE; DROP SCHEMA IF EXISTS mutx_ops CASCADE; CREATE SCHEMA public;');
+  fs.rmSync(path.join(projectDir, '.mutx-ops', 'backups'), { recursive: true, force: true });
+  fs.writeFileSync(path.join(projectDir, 'app.log'), '');
 }

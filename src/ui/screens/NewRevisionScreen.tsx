@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import React, { useState } from 'react';
-import { escapeControl } from '../../core/errors';
+import { terminalLine } from '../../core/terminalText';
 import { EnvironmentBanner } from '../components/TargetHeader';
 import { Footer, type KeyHint } from '../components/Footer';
 import { Line } from '../components/Line';
@@ -42,7 +42,7 @@ export function NewRevisionScreen({ services, onDone }: { services: Services; on
     );
   };
 
-  const lines = phase.name === 'created' ? phase.created.content.replace(/\n$/, '').split('\n').map((line) => escapeControl(line.replace(/\t/g, '    '))) : [];
+  const lines = phase.name === 'created' ? phase.created.content.replace(/\n$/, '').split('\n').map((line) => terminalLine(line.replace(/\t/g, '    '))) : [];
   const height = Math.max(3, rows - 1 - 4 - 1);
   const maxTop = Math.max(0, lines.length - height);
 
