@@ -74,6 +74,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
     // Read again now that this process owns the run: the state the caller loaded may predate the
     // last steps of a process that was still running it.
     state = loadRunState(ctx.settings, runId);
+    if (state.status === 'discarded') throw new MutxError('usage', `run ${state.id} was discarded${state.message ? ` (${state.message})` : ''}: it is not resumed`, { hint: 'start a new run' });
     if (state.runbookChecksum !== loaded.checksum) {
       throw new MutxError('runbook', `${loaded.file} changed since run ${state.id} started`, { hint: 'start a new run, or restore the runbook file the run started with' });
     }

@@ -2,23 +2,15 @@ import { Box, Text } from 'ink';
 import React, { useMemo, useState } from 'react';
 import type { AuditRecord } from '../../core/audit';
 import { EnvironmentBanner } from '../components/TargetHeader';
-import { Footer, type KeyHint } from '../components/Footer';
+import { Footer } from '../components/Footer';
 import { Line } from '../components/Line';
 import { TextField } from '../components/TextField';
 import { useTerminalSize, useTheme } from '../context';
-import { useScreenHelp } from '../help';
-import { isDown, isUp, LAYER, useKeys } from '../keys';
+import { useScreenKeys } from '../help';
+import { isUp } from '../keys';
 import type { Services } from '../services';
 import { SYMBOL } from '../theme';
 import { terminalLine } from '../../core/terminalText';
-
-const KEYS: readonly KeyHint[] = [
-  ['j/k', 'scroll'],
-  ['/', 'filter'],
-  ['r', 'reload'],
-  ['esc', 'back'],
-  ['?', 'help'],
-];
 
 /** The latest audit records and whether the hash chain verifies (first bad record named). */
 export function AuditScreen({ services, onBack }: { services: Services; onBack: () => void }) {
@@ -37,17 +29,17 @@ export function AuditScreen({ services, onBack }: { services: Services; onBack: 
   const [offset, setOffset] = useState(0);
   const maxOffset = Math.max(0, records.length - height);
   const shown = records.slice(Math.max(0, records.length - height - offset), records.length - offset);
-  useScreenHelp('audit', KEYS);
-  useKeys((input, key) => {
-    if (isUp(input, key)) setOffset((o) => Math.min(maxOffset, o + 1));
-    else if (isDown(input, key)) setOffset((o) => Math.max(0, o - 1));
-    else if (input === 'r') setReloads((n) => n + 1);
-    else if (input === '/') setEditing(true);
-    else if (key.escape && filter) setFilter('');
-    else if (key.escape) onBack();
-    else return false;
-    return true;
-  }, LAYER.screen, !editing);
+  const keys = useScreenKeys(
+    'audit',
+    [
+      { id: 'move', label: 'scroll', run: (input, key) => setOffset((o) => (isUp(input, key) ? Math.min(maxOffset, o + 1) : Math.max(0, o - 1))) },
+      { id: 'page', run: (_input, key) => setOffset((o) => (key.pageUp ? Math.min(maxOffset, o + height) : Math.max(0, o - height))) },
+      { id: 'filter', run: () => setEditing(true) },
+      { id: 'reload', run: () => setReloads((n) => n + 1) },
+      { id: 'back', label: filter ? 'clear the filter' : 'back', run: () => (filter ? setFilter('') : onBack()) },
+    ],
+    { active: !editing },
+  );
   const v = view.verification;
   return (
     <Box flexDirection="column">
@@ -93,7 +85,7 @@ export function AuditScreen({ services, onBack }: { services: Services; onBack: 
       {shown.map((record) => (
         <RecordRow key={`${record.seq}-${record.hash}`} record={record} />
       ))}
-      <Footer keys={KEYS} />
+      <Footer keys={[...keys, ['?', 'help']]} />
     </Box>
   );
 }
