@@ -125,11 +125,11 @@ describe('drills in the app', () => {
     expect(f).toContain('enter/y run this plan');
     expect(f).toContain('mutx_drill_held_lock');
     await press(ui, KEY.enter);
-    f = await waitForFrame(ui, 'r retry · a abort the run', 60_000);
+    f = await waitForFrame(ui, 't try again · x stop the run (aborted)', 60_000);
     expect(f).toMatch(/waiting on locks held by pid \d+ \(nightly-report, idle in transaction\)/);
     expect(f).toMatch(/^◎ PRACTICE DRILL on postgresql:\/\/postgres@%2F\S*mutx-sandbox-\w+:\d+\/mutx_drill_held_lock$/m);
     expect(f).not.toContain('environment: staging');
-    await press(ui, 'a');
+    await press(ui, 'x');
     f = await waitForFrame(ui, 'Drill debrief:', 60_000);
     expect(f).toContain('Drill debrief: PASSED');
     expect(f).toMatch(/✔ mutx-ops named the blocking session to the operator — pid \d+ appears/);

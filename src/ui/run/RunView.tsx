@@ -11,7 +11,7 @@ import { allocateRows } from './layout';
 import { OutputWindow } from './OutputWindow';
 import { progressText } from './progressText';
 import { PromptPanel, promptRows } from './prompts/PromptPanel';
-import { focusStep, type OutputLine, type StepView } from './runState';
+import { focusStep, type OutputLine, type RunViewState, type StepView } from './runState';
 import type { SessionSnapshot } from './session';
 import { StepList } from './StepList';
 
@@ -54,7 +54,7 @@ export function RunView({
   // The plan is the one screen to read before anything changes: it gets most of the rows.
   const maxPrompt = Math.max(3, Math.floor(rows * (prompt?.request.kind === 'plan' ? 0.6 : 0.4)));
   const promptHeight = prompt ? promptRows(prompt.request, promptStep, maxPrompt, columns, full) : 0;
-  const endRows = state.finished || state.error || snapshot.cancelling ? endLinesRows(snapshot, columns, full) : 0;
+  const endRows = state.finished || state.error || snapshot.cancelling ? endLinesRows(snapshot, columns, full, identity) : 0;
   const hasProgress = focus?.status === 'running';
   const text = focus ? wrapText(focus.text, columns - 4) : [];
   // While the plan is asked, it is the preview (of every step): no second copy of this one's.
@@ -126,7 +126,7 @@ export function RunView({
       ) : null}
       <OutputWindow lines={output} total={output.length} height={alloc.output ?? 0} offset={reviewing ? offset : 0} />
       {prompt ? <PromptPanel prompt={prompt} step={promptStep} maxRows={maxPrompt} preselect={preselect} full={full} onAnswer={(response) => onAnswer(prompt.id, response)} /> : null}
-      <EndLines snapshot={snapshot} full={full} />
+      <EndLines snapshot={snapshot} full={full} identity={identity} />
     </Box>
   );
 }
@@ -183,12 +183,48 @@ function endMessageLines(message: string, columns: number, full: boolean): strin
   return full ? wrapText(message, columns - 2) : [message];
 }
 
-function endLinesRows(snapshot: SessionSnapshot, columns: number, full: boolean): number {
+function endLinesRows(snapshot: SessionSnapshot, columns: number, full: boolean, identity: TargetIdentity): number {
   const message = snapshot.state.error ?? snapshot.state.finished?.message;
-  return 1 + (message !== undefined ? endMessageLines(message, columns, full).length : 1);
+  return 1 + (message !== undefined ? endMessageLines(message, columns, full).length : 1) + endSummaryRows(snapshot.state, identity, columns).length;
 }
 
-function EndLines({ snapshot, full }: { snapshot: SessionSnapshot; full: boolean }) {
+const revs = (rows: string[] | undefined) => (rows === undefined ? 'unknown (the database did not answer)' : rows.join('+') || 'base');
+
+/**
+ * The end of a run in three lines: where the database is now, where its backup is, and what to
+ * do next — from the engine's run-finished event (not guessed by the screen).
+ */
+export function endSummary(state: RunViewState, identity: TargetIdentity): { label: string; text: string }[] {
+  const f = state.finished;
+  const where = f?.where;
+  if (!f || !where || state.drill || f.outcome === 'switched') return [];
+  const env = state.environment && state.environment === identity.environment && !identity.problem && !/sandbox/.test(state.environment) ? ` --env ${state.environment}` : '';
+  const moved = where.startRevisions && where.revisions && where.startRevisions.join('+') !== where.revisions.join('+');
+  const lines: { label: string; text: string }[] = [
+    { label: 'database', text: `${identity.database} is at ${revs(where.revisions)}${moved ? ` (was ${revs(where.startRevisions)})` : where.revisions ? ' (unchanged by this run)' : ''}` },
+  ];
+  const b = where.backup;
+  lines.push({ label: 'backup', text: b ? `${b.file} (at ${b.revisions.join('+') || 'base'}, ${b.takenInRun ? 'taken in this run' : 'the newest verified one'}${b.verified ? ', verified' : ', NOT verified'})` : 'none of this database in the catalog' });
+  const confirm = identity.protected ? ` --confirm ${identity.database}` : ' --yes';
+  const next: string[] = [];
+  if (f.outcome === 'paused') next.push(`mutx-ops run --resume ${state.runId}`);
+  else if (f.outcome === 'completed') next.push(`mutx-ops check${env}`, `mutx-ops runs show ${state.runId} --format md`);
+  else {
+    next.push(`mutx-ops runs show ${state.runId}`);
+    // Back to the backup's state only when the database moved away from it.
+    if (b && moved) next.push(`mutx-ops restore ${b.file}${env}${confirm}`);
+    else next.push(`mutx-ops current -v${env}`);
+  }
+  next.forEach((command, i) => lines.push({ label: i === 0 ? 'next' : '', text: command }));
+  return lines;
+}
+
+/** The summary as terminal rows: wrapped under its label, never cut (a path or a command is copied). */
+export function endSummaryRows(state: RunViewState, identity: TargetIdentity, columns: number): { label: string; text: string }[] {
+  return endSummary(state, identity).flatMap(({ label, text }) => wrapText(text, columns - 11).map((row, i) => ({ label: i === 0 ? label : '', text: row })));
+}
+
+function EndLines({ snapshot, full, identity }: { snapshot: SessionSnapshot; full: boolean; identity: TargetIdentity }) {
   const theme = useTheme();
   const { columns } = useTerminalSize();
   const { state } = snapshot;
@@ -220,6 +256,12 @@ function EndLines({ snapshot, full }: { snapshot: SessionSnapshot; full: boolean
         </Line>
         {endMessageLines(f.message, columns, full).map((line, i) => (
           <Line key={i}>{line}</Line>
+        ))}
+        {endSummaryRows(state, identity, columns).map((line, i) => (
+          <Line key={`w${i}`}>
+            <Text bold>{`  ${line.label}`.padEnd(11)}</Text>
+            {line.text}
+          </Line>
         ))}
       </Box>
     );
