@@ -29,7 +29,7 @@ import { loadRunState, resumableRuns, saveRunState } from '../runbook/state';
 import { claimRun } from '../runbook/runLock';
 import { App } from '../ui/App';
 import type { BackupEntry, DrillDebriefView, HistoryView, RunbookInfo, Services } from '../ui/services';
-import { findScenario, loadScenarios, prepareDrill, type Debrief, type DrillSession } from '../runbook/drill/drill';
+import { drillDatabaseName, findScenario, loadScenarios, prepareDrill, type Debrief, type DrillSession } from '../runbook/drill/drill';
 import { operatorFrom, settingsFrom, targetFrom } from './context';
 
 export interface ServiceBase {
@@ -155,7 +155,7 @@ export function createServices(base: ServiceBase): Services {
           };
         }),
         errors: errors.map((error) => oneLine(error)),
-        drills: loadScenarios(settings).scenarios.map(({ scenario }) => ({ name: scenario.name, title: scenario.title, runbook: scenario.runbook, fault: scenario.fault.type, briefing: scenario.briefing })),
+        drills: loadScenarios(settings).scenarios.map(({ scenario }) => ({ name: scenario.name, title: scenario.title, runbook: scenario.runbook, fault: scenario.fault.type, briefing: scenario.briefing, database: drillDatabaseName(scenario.name) })),
       };
     },
 

@@ -119,6 +119,9 @@ describe('drills in the app', () => {
     await press(ui, KEY.enter, KEY.enter);
     f = await waitForFrame(ui, 'Start the practice drill "A held lock blocks the upgrade"?');
     expect(f).toContain('A report job keeps a transaction open on users.');
+    // The dialog names the drill's own database, not the app's target.
+    expect(f).toContain('◎ PRACTICE DRILL on mutx_drill_held_lock in the local sandbox');
+    expect(f).not.toContain(db.name);
     await press(ui, 'y');
     // The drill's own database is in the sandbox: its plan takes Enter.
     f = await waitForFrame(ui, 'Run this plan?', 60_000);

@@ -100,6 +100,8 @@ export interface DrillInfo {
   runbook: string;
   fault: string;
   briefing: string;
+  /** Its own database in the local sandbox (what its dialog and run name, not the app's target). */
+  database?: string;
 }
 
 export interface RunbookList {

@@ -79,7 +79,7 @@ export function AuditScreen({ services, onBack }: { services: Services; onBack: 
         </Line>
       ) : null}
       <Line color={theme.muted}>
-        {'  '}seq   time                 who               action{offset ? ` · scrolled back ${offset}` : ''}
+        {'  '}seq  time                who               database       action · step{offset ? ` · scrolled back ${offset}` : ''}
       </Line>
       {shown.length === 0 ? <Line color={theme.muted}>no records yet</Line> : null}
       {shown.map((record) => (
@@ -97,7 +97,8 @@ function RecordRow({ record }: { record: AuditRecord }) {
   return (
     <Line color={bad ? theme.danger : undefined}>
       {bad ? `${SYMBOL.failed} ` : '  '}
-      {String(record.seq).padStart(4)} {record.ts.slice(0, 19).replace('T', ' ')} {terminalLine(`${record.operator}@${record.host}`).slice(0, 17).padEnd(17)} {terminalLine(record.action)} {record.phase}
+      {String(record.seq).padStart(4)} {record.ts.slice(0, 19).replace('T', ' ')} {terminalLine(`${record.operator}@${record.host}`).slice(0, 17).padEnd(17)} {auditDatabase(record).padEnd(14)} {terminalLine(record.action)} {record.phase}
+      {auditStep(record)}
       {record.outcome ? ` ${record.outcome}` : ''}
       {record.duration_ms !== undefined ? ` ${record.duration_ms} ms` : ''}
       {revs}
@@ -105,4 +106,27 @@ function RecordRow({ record }: { record: AuditRecord }) {
       {record.error ? ` — ${terminalLine(record.error)}` : ''}
     </Line>
   );
+}
+
+/** The database a record is about (the last path part of its redacted target URL); `-` when it names none. */
+export function auditDatabase(record: AuditRecord): string {
+  const target = record.target;
+  if (!target) return '-';
+  const match = /^[a-z]+:\/\/[^/]*\/([^/?#]+)/i.exec(target);
+  let name = match?.[1] ?? target;
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // left as written
+  }
+  return terminalLine(name);
+}
+
+/** The runbook step a run's record is about (`· step deploy/backup`), from its details. */
+export function auditStep(record: AuditRecord): string {
+  const details = record.details ?? {};
+  const step = typeof details.step === 'string' ? details.step : undefined;
+  const runbook = typeof details.runbook === 'string' ? details.runbook : typeof record.args?.runbook === 'string' ? (record.args.runbook as string) : undefined;
+  if (step) return ` · step ${terminalLine(runbook ? `${runbook}/${step}` : step)}${typeof details.status === 'string' ? ` ${terminalLine(details.status)}` : ''}`;
+  return runbook ? ` · ${terminalLine(runbook)}` : '';
 }
