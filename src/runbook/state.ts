@@ -45,7 +45,8 @@ export interface RunVariables {
   planConfirmed?: { mode: 'typed' | 'yes' | 'enter'; at: string; step: string };
 }
 
-export type RunStatus = 'running' | 'waiting' | 'completed' | 'aborted' | 'failed' | 'switched';
+/** `discarded`: an unfinished run the operator gave up on (home's `x`): kept, never resumed. */
+export type RunStatus = 'running' | 'waiting' | 'completed' | 'aborted' | 'failed' | 'switched' | 'discarded';
 
 export interface RunState {
   id: string;

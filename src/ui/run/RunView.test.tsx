@@ -49,7 +49,7 @@ describe('RunView (recorded events)', () => {
     const { ui, answers } = show(snapshotOf(FAILED_EVENTS, failure.request));
     const f = await waitForFrame(ui, 'switch to emergency-rollback');
     expect(f).toContain('✖ 5570bd6d8f6c: relation "users" does not exist');
-    expect(f).toContain('r retry · 1 switch to emergency-rollback · a abort the run');
+    expect(f).toContain('t try again · 1 switch to emergency-rollback · x stop the run (aborted)');
     await press(ui, '1');
     expect(answers).toEqual([{ kind: 'failure', choice: { switch: 'emergency-rollback' } }]);
   });
