@@ -8,7 +8,8 @@ import type { LoadedRunbook } from './loader';
 import { claimRun } from './runLock';
 import { loadRunState, newRunId, saveRunState, type RunState, type StepState } from './state';
 import { classifyFailure, describeFailureState, offersFor } from './failureOffers';
-import { buildPlan, planRequest } from './plan';
+import { buildPlan, planFlag, planRequest } from './plan';
+import type { Target } from '../core/connection';
 import { findRunbook } from './loader';
 import { readPartialMigrations } from '../core/migrations/ledger';
 import { changesSomething, isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
@@ -242,7 +243,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
             stepState.status = 'waiting';
             save();
             audit('run.step', { step: step.id, status: 'waiting', request: error.request.kind });
-            return finish('paused', `step "${step.title}" needs the operator (${describeRequest(error.request)}); resume with \`mutx-ops run --resume ${state.id}${answeringFlag(error.request)}\` or in the app`);
+            return finish('paused', `step "${step.title}" needs the operator (${describeRequest(error.request)}); resume with \`mutx-ops run --resume ${state.id}${answeringFlag(error.request, ctx.target)}\` or in the app`);
           }
           const message = oneLine(error);
           stepState.status = 'failed';
@@ -310,7 +311,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
 }
 
 /** The flag that answers a question headless, for the pause hint (never a generic one that would not). */
-function answeringFlag(request: InputRequest): string {
+function answeringFlag(request: InputRequest, target: Target): string {
   switch (request.kind) {
     case 'typed-confirmation':
       return ` --confirm ${request.expected}`;
@@ -322,6 +323,8 @@ function answeringFlag(request: InputRequest): string {
       return ' --target REV (or --backup FILE)';
     case 'skip-reason':
       return ' --skip-reason TEXT';
+    case 'confirm':
+      return request.explicit === 'on-broken-downgrade' ? ` ${planFlag(target)} --on-broken-downgrade restore` : ' --yes';
     default:
       return ' --yes';
   }

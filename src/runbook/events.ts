@@ -23,7 +23,15 @@ export type StepProgress =
   | { kind: 'lock-wait'; holder?: string; waitedMs: number };
 
 export type InputRequest =
-  | { kind: 'confirm'; prompt: string; detail?: string[]; /** Enter answers no (a question whose yes loses data). */ defaultNo?: boolean }
+  | {
+      kind: 'confirm';
+      prompt: string;
+      detail?: string[];
+      /** Enter answers no (a question whose yes loses data). */
+      defaultNo?: boolean;
+      /** Headless, `--yes` does not answer it: only this flag's explicit value (`--on-broken-downgrade restore`). */
+      explicit?: 'on-broken-downgrade';
+    }
   | { kind: 'checklist-item'; itemId: string; label: string; index: number; total: number }
   | { kind: 'typed-confirmation'; prompt: string; expected: string; detail: string[] }
   | { kind: 'failure'; error: string; offers: FailureOffer[] }

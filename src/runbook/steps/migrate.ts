@@ -1,6 +1,7 @@
 import { MutxError } from '../../core/errors';
 import { migrate, planMigration, stamp, type CoreContext } from '../../core/migrations/operations';
-import { rehearsalKnowledge, rehearseBeforeMigrate } from './rehearse';
+import { rehearseBeforeMigrate } from './rehearse';
+import { downgradeSafety, restoreInsteadOfDowngrade } from './brokenDowngrade';
 import { backupNote, confirmDestructive, currentRows, info, requireBackupOfCurrentRevision, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 /** Migrate targets that name run state: `selected` (picked earlier), `start` (revision when the run began). */
@@ -33,6 +34,11 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
   c.stepState.resolvedTarget = resolved.target;
   c.save();
   if (resolved.count === 0 && step.action !== 'stamp') return { summary: `nothing to do: already at ${resolved.from.join(', ') || 'base'}` };
+  // A downgrade known to fail (the record, or a quick rehearsal now) is never run: the restore of the backup at the target instead.
+  if (step.action === 'downgrade') {
+    const safety = await downgradeSafety(c, resolved.target, { quick: step.quick_rehearsal, rows: resolved.from });
+    if (safety.state === 'fails') return restoreInsteadOfDowngrade(step, c, safety);
+  }
   if (step.action !== 'stamp' && (step.rehearse_first === 'always' || (step.rehearse_first === 'protected' && c.ctx.target.protected))) await rehearseBeforeMigrate(c, step.action, resolved.target);
   await confirmDestructive(step, c, [`${step.action} ${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'} on ${c.ctx.target.redacted}`]);
   const reliedOn = await requireBackupOfCurrentRevision(c);
@@ -70,7 +76,7 @@ export const migrateStep: StepHandler<'migrate'> = {
     return [
       `mutx-ops ${step.action} ${step.target}${timeout} ${where}`,
       step.action === 'stamp' ? `version table ${resolved.from.join(', ') || 'base'} → ${resolved.target} (no SQL runs)` : `${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'}: ${resolved.count} revision(s)`,
-      ...(step.action === 'downgrade' ? await rehearsalKnowledge(c, 'downgrade', resolved.target) : []),
+      ...(step.action === 'downgrade' && resolved.count > 0 ? (await downgradeSafety(c, resolved.target, { quick: step.quick_rehearsal, rows: resolved.from })).lines : []),
     ];
   },
   recheck: async (step, c) => {
