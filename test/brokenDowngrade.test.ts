@@ -5,6 +5,7 @@ import { adminQuery, createTestDatabase, createTestProject, runCli, urlFor, type
 import { writeMigration } from './helpers/migrations';
 import { environmentsYaml } from './helpers/runbooks';
 import { orphanedScratchDatabases } from './helpers/scratch';
+import { createAlembicProject, SYSTEM_PYTHON, versionRowsOf, type AlembicProject } from './helpers/alembic';
 
 /**
  * A rollback whose downgrade is broken switches to the restore of the verified backup taken at the
@@ -45,13 +46,15 @@ describe('emergency-rollback on a broken downgrade (SQL engine)', () => {
     const out = String(result.stdout);
     expect(result.exitCode, String(result.all)).toBe(5);
     expect(out).toMatch(/quick rehearsal: the downgrade of r2 was never rehearsed/);
-    expect(out).toMatch(/quick rehearsal just now: downgrade to r1 FAILED on a schema-only copy: .*type "kind" already exists/);
+    expect(out).toMatch(/quick rehearsal: the downgrade to r1 FAILED on a schema-only copy: .*type "kind" already exists/);
     expect(out).toMatch(/r2: downgrade FAILS: type "kind" already exists at migrations\/r2_kind_enum\.sql:\d+/);
     expect(out).toMatch(/the downgrade of r2 is KNOWN TO FAIL: restoring the verified backup taken at the target revision \(r1\) is the safer way back/);
-    expect(out).toMatch(/instead it offers to restore staging_\S+_r1_pre-deploy\.dump \(at r1, \d+ min old, verified; in .*\) — in the app: y at its question; headless: --on-broken-downgrade restore/);
+    expect(out).toMatch(/this step will not run the downgrade: it offers to restore staging_\S+_r1_pre-deploy\.dump \(at r1, \d+ min old, verified\) instead\n\s+in the app: y at its question \(enter = no\); headless: --on-broken-downgrade restore/);
     // The quick rehearsal ran once (the plan again and the step read the record).
     expect(out.match(/quick rehearsal: the downgrade of r2 was never rehearsed/g)).toHaveLength(1);
-    expect(out).toMatch(/\? The downgrade of r2 is known to fail: restore staging_\S+ \(at r1\) instead\? — by hand: `mutx-ops restore \S+`/);
+    expect(out).toMatch(/\? The downgrade of r2 is known to fail: restore staging_\S+ \(at r1\) instead\?\n/);
+    // The pause names the backup, the command by hand, and the flag that answers it.
+    expect(out).toMatch(/paused: step "Roll back the problematic migration" needs the operator \(The downgrade of r2 is known to fail: restore staging_\S+ \(at r1\) instead\? — by hand: `mutx-ops restore \S+_r1_pre-deploy\.dump`\)/);
     const paused = /run (\S+) paused: .*resume with `mutx-ops run --resume \1 --yes --on-broken-downgrade restore`/.exec(out);
     expect(paused, out).not.toBeNull();
     runId = paused![1]!;
@@ -72,7 +75,7 @@ describe('emergency-rollback on a broken downgrade (SQL engine)', () => {
     expect(result.exitCode, String(result.all)).toBe(0);
     expect(out).toMatch(/✔ restored staging_\S+ instead of the downgrade of r2 \(known to fail\): now at r1; safety backup/);
     expect(out).toMatch(/current: r1; expected \(previous\): r1/);
-    expect(out).not.toMatch(/quick rehearsal: the downgrade/);
+    expect(out).not.toMatch(/quick rehearsal: the downgrade of r2 was never rehearsed/);
     expect(await versionRows()).toEqual(['r1']);
     expect(await kindExists()).toBe(false);
   }, 60_000);
@@ -83,7 +86,7 @@ describe('emergency-rollback on a broken downgrade (SQL engine)', () => {
     const result = await cli(['run', 'emergency-rollback', '--env', 'dev', '--yes']);
     const out = String(result.stdout);
     expect(result.exitCode, String(result.all)).toBe(1);
-    expect(out).toMatch(/there is no verified backup at r1 to restore instead: the step stops before the downgrade/);
+    expect(out).toMatch(/there is no verified backup at r1 to restore instead: the step stops before the downgrade\n/);
     expect(out).toMatch(/✖ the downgrade of r2 is known to fail and there is no verified backup at r1 to restore instead: stopped before the downgrade, nothing changed/);
     expect(await versionRows()).toEqual(['r2']);
   }, 60_000);
@@ -113,3 +116,34 @@ describe('emergency-rollback on a broken downgrade (SQL engine)', () => {
 });
 
 
+
+describe('emergency-rollback on a broken downgrade (Alembic engine: the fixture app, alter_plan_column re-creates its enum)', () => {
+  let adb: TestDatabase;
+  let app: AlembicProject;
+  const acli = (args: string[]) => runCli(['--database-url', adb.url, ...args], { cwd: app.dir, env: { MUTX_PYTHON: SYSTEM_PYTHON, DATABASE_URL: '' } });
+
+  beforeAll(async () => {
+    adb = await createTestDatabase('rbs_broken_alembic');
+    app = createAlembicProject({ extras: ['plan_enum_001_add_user_plan.py', 'alter_plan_column.py'], settings: 'lock_wait_seconds: 10\n' });
+    expect((await acli(['upgrade', 'plan_enum_001'])).exitCode).toBe(0);
+    expect((await acli(['backup', '--label', 'pre-deploy'])).exitCode).toBe(0);
+    expect((await acli(['upgrade', 'alter_plan_column'])).exitCode).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    await adb?.drop();
+    app?.cleanup();
+  });
+
+  it('the quick rehearsal through Alembic finds it; --on-broken-downgrade restore restores the backup at plan_enum_001', async () => {
+    const result = await acli(['run', 'emergency-rollback', '--yes', '--on-broken-downgrade', 'restore']);
+    const out = String(result.stdout);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(out).toMatch(/quick rehearsal: the downgrade to plan_enum_001 FAILED on a schema-only copy: .*type "plan" already exists/);
+    expect(out).toMatch(/alter_plan_column: downgrade FAILS: type "plan" already exists at src\/api\/models\/migrations\/versions\/alter_plan_column\.py:25/);
+    expect(out).toMatch(/✔ restored \S+_plan_enum_001_pre-deploy\.dump instead of the downgrade of alter_plan_column \(known to fail\): now at plan_enum_001/);
+    expect(await versionRowsOf(adb)).toEqual(['plan_enum_001']);
+    // The enum column is back as the backup had it (the broken downgrade never ran).
+    expect((await adb.query("SELECT udt_name FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'plan'")).rows).toEqual([{ udt_name: 'plan' }]);
+  }, 120_000);
+});

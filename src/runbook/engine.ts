@@ -333,7 +333,8 @@ function answeringFlag(request: InputRequest, target: Target): string {
 function describeRequest(request: InputRequest): string {
   switch (request.kind) {
     case 'confirm':
-      return request.prompt;
+      // A question only an explicit flag answers names what it would do by hand too.
+      return request.explicit ? `${request.prompt} — ${request.detail?.at(-1) ?? ''}` : request.prompt;
     case 'checklist-item':
       return `checklist item "${request.label}"`;
     case 'typed-confirmation':

@@ -41,7 +41,7 @@ export function backupAtRevisions(c: StepContext, rows: string[]): BackupRecord 
 
 export function describeBackup(backup: BackupRecord): string {
   const minutes = Math.max(0, Math.round((Date.now() - Date.parse(backup.createdAt)) / 60_000));
-  return `${path.basename(backup.file)} (at ${backup.revisions.join(', ') || 'base'}, ${minutes} min old, verified; in ${path.dirname(backup.file)})`;
+  return `${path.basename(backup.file)} (at ${backup.revisions.join(', ') || 'base'}, ${minutes} min old, verified)`;
 }
 
 export async function downgradeSafety(c: StepContext, target: string, options: { quick: boolean; rows?: string[] }): Promise<DowngradeSafety> {
@@ -56,38 +56,37 @@ export async function downgradeSafety(c: StepContext, target: string, options: {
   };
   let known = statuses();
   const unknown = known.filter((k) => k.status.state === 'never' || k.status.state === 'changed');
-  if (!known.some((k) => k.status.state === 'fails') && unknown.length && options.quick) {
-    // Once per run and plan: the record answers every later look (the plan again, the step itself).
-    const planKey = `${key(rows)}>${target}`;
-    const done = (c.state.vars.quickRehearsals ??= {});
-    if (!done[planKey]) {
-      info(c, `quick rehearsal: the downgrade of ${unknown.map((u) => u.revision).join(', ')} was never rehearsed; running the downgrade to ${target} on a schema-only copy of the target (the target is only read)…`);
-      try {
-        const { rehearse } = await import('../../core/rehearse/rehearse');
-        const report = await rehearse({ ...c.ctx, signal: c.signal }, { direction: 'downgrade', target, roundTrip: false, timeoutSeconds: QUICK_REHEARSAL_TIMEOUT_SECONDS, observeLocks: false });
-        done[planKey] = { at: new Date().toISOString(), ok: report.ok, note: report.ok ? `quick rehearsal just now: downgrade to ${target} ran ok on a schema-only copy (${report.scratch?.database ?? 'scratch'}, dropped)` : `quick rehearsal just now: downgrade to ${target} FAILED on a schema-only copy: ${report.error ?? 'see the record'}` };
-      } catch (error) {
-        done[planKey] = { at: new Date().toISOString(), ok: false, skipped: true, note: `no quick rehearsal: ${oneLine(error)} — what the downgrade does is not known` };
-      }
-      c.save();
+  // Once per run and plan: the record answers every later look (the plan again, the step itself).
+  const planKey = `${key(rows)}>${target}`;
+  const done = (c.state.vars.quickRehearsals ??= {});
+  if (!known.some((k) => k.status.state === 'fails') && unknown.length && options.quick && !done[planKey]) {
+    info(c, `quick rehearsal: the downgrade of ${unknown.map((u) => u.revision).join(', ')} was never rehearsed; running the downgrade to ${target} on a schema-only copy of the target (the target is only read)…`);
+    try {
+      const { rehearse } = await import('../../core/rehearse/rehearse');
+      const report = await rehearse({ ...c.ctx, signal: c.signal }, { direction: 'downgrade', target, roundTrip: false, timeoutSeconds: QUICK_REHEARSAL_TIMEOUT_SECONDS, observeLocks: false });
+      done[planKey] = { at: new Date().toISOString(), ok: report.ok, note: report.ok ? `quick rehearsal: the downgrade to ${target} ran ok on a schema-only copy (${report.scratch?.database ?? 'scratch'}, dropped)` : `quick rehearsal: the downgrade to ${target} FAILED on a schema-only copy: ${report.error ?? 'see the record'}` };
+    } catch (error) {
+      done[planKey] = { at: new Date().toISOString(), ok: false, skipped: true, note: `no quick rehearsal: ${oneLine(error)} — what the downgrade does is not known` };
     }
-    lines.push(done[planKey]!.note);
+    c.save();
     known = statuses();
-  } else if (unknown.length && !options.quick) {
-    lines.push('no quick rehearsal (quick_rehearsal: false): what the downgrade does is not known');
   }
+  if (done[planKey]) lines.push(done[planKey]!.note);
+  else if (unknown.length && !options.quick) lines.push('no quick rehearsal (quick_rehearsal: false): what the downgrade does is not known');
   const failing = known.filter((k) => k.status.state === 'fails').map((k) => ({ revision: k.revision, text: k.status.text }));
   const state: DowngradeSafety['state'] = failing.length ? 'fails' : known.every((k) => k.status.state === 'ok') ? 'ok' : 'unknown';
   const backup = failing.length ? backupAtRevisions(c, targetRows) : undefined;
   const at = targetRows.join(', ') || 'base';
   lines.unshift('rehearsals of this downgrade:', ...known.map((k) => `  ${k.revision}: ${k.status.text}`));
   if (failing.length) {
-    lines.push(`the downgrade of ${failing.map((f) => f.revision).join(', ')} is KNOWN TO FAIL: restoring the verified backup taken at the target revision (${at}) is the safer way back; this step will not run the downgrade`);
-    lines.push(
-      backup
-        ? `instead it offers to restore ${describeBackup(backup)} — in the app: y at its question; headless: --on-broken-downgrade restore (without it the run stops before the downgrade, exit 5)`
-        : `there is no verified backup at ${at} to restore instead: the step stops before the downgrade (restore a backup you trust with \`mutx-ops restore FILE\`, or fix the downgrade and rehearse it)`,
-    );
+    lines.push(`the downgrade of ${failing.map((f) => f.revision).join(', ')} is KNOWN TO FAIL: restoring the verified backup taken at the target revision (${at}) is the safer way back`);
+    if (backup) {
+      lines.push(`this step will not run the downgrade: it offers to restore ${describeBackup(backup)} instead`);
+      lines.push('in the app: y at its question (enter = no); headless: --on-broken-downgrade restore (without it the run stops there, exit 5)');
+    } else {
+      lines.push(`there is no verified backup at ${at} to restore instead: the step stops before the downgrade`);
+      lines.push('restore a backup you trust with `mutx-ops restore FILE`, or fix the downgrade and rehearse it');
+    }
   }
   return { state, lines, failing, targetRows, backup };
 }
@@ -110,12 +109,13 @@ export async function restoreInsteadOfDowngrade(step: StepOf<'migrate'>, c: Step
   const name = path.basename(backup.file);
   const response = await c.ask({
     kind: 'confirm',
-    prompt: `The downgrade of ${revisions} is known to fail: restore ${name} (at ${at}) instead? — by hand: \`mutx-ops restore ${backup.file}\``,
+    prompt: `The downgrade of ${revisions} is known to fail: restore ${name} (at ${at}) instead?`,
     detail: [
       ...safety.failing.map((f) => `${f.revision}: ${f.text}`),
-      `restore ${describeBackup(backup)}`,
+      `restore ${describeBackup(backup)} from ${path.dirname(backup.file)}`,
       'everything written since that backup is lost; a safety backup of the current state is taken first',
       'n: stop before the downgrade (nothing changes)',
+      `by hand: \`mutx-ops restore ${backup.file}\``,
     ],
     defaultNo: true,
     explicit: 'on-broken-downgrade',
