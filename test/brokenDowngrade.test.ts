@@ -147,3 +147,40 @@ describe('emergency-rollback on a broken downgrade (Alembic engine: the fixture 
     expect((await adb.query("SELECT udt_name FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'plan'")).rows).toEqual([{ udt_name: 'plan' }]);
   }, 120_000);
 });
+
+describe('the real upgrade shows each revision\'s rehearsed duration as its expected time', () => {
+  let edb: TestDatabase;
+  let eproject: TestProject;
+  const ecli = (args: string[]) => runCli(args, { cwd: eproject.dir, env: { MUTX_TEST_DB_URL: edb.url, DATABASE_URL: '' } });
+
+  beforeAll(async () => {
+    edb = await createTestDatabase('rbs_expected');
+    eproject = createTestProject({ copyMigrations: false, settings: environmentsYaml() });
+    writeMigration(eproject.migrationsDir, 'e1', { message: 'one', upgrade: 'CREATE TABLE one (id int);', downgrade: 'DROP TABLE one;' });
+    writeMigration(eproject.migrationsDir, 'e2', { revises: 'e1', message: 'two', upgrade: 'CREATE TABLE two (id int); SELECT pg_sleep(0.05);', downgrade: 'DROP TABLE two;' });
+  });
+  afterAll(async () => {
+    await edb?.drop();
+    eproject?.cleanup();
+  });
+
+  it('progress events carry expectedMs per revision from the record; the lines say it; a changed file has none', async () => {
+    const rehearsal = await ecli(['--env', 'staging', 'rehearse', 'upgrade', 'head']);
+    expect(rehearsal.exitCode, String(rehearsal.all)).toBe(0);
+    const records = fs.readFileSync(`${eproject.dir}/.mutx-ops/rehearsals.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { revision: string; direction: string; duration_ms: number });
+    const rehearsed = (rev: string) => records.filter((r) => r.revision === rev && r.direction === 'upgrade').at(-1)!.duration_ms;
+    // A byte changed in e1 since its rehearsal: its record no longer counts.
+    fs.appendFileSync(`${eproject.migrationsDir}/${fs.readdirSync(eproject.migrationsDir).find((f) => f.startsWith('e1'))}`, '\n-- edited\n');
+    const result = await ecli(['run', 'initial-setup', '--env', 'staging', '--yes', '--json']);
+    expect(result.exitCode, String(result.all)).toBe(0);
+    const events = String(result.stdout).trim().split('\n').map((l) => JSON.parse(l) as { type: string; line?: string; progress?: { kind: string; revision: string; expectedMs?: number } });
+    const progress = events.filter((e) => e.type === 'progress' && e.progress?.kind === 'migration').map((e) => e.progress!);
+    expect(progress.map((p) => [p.revision, p.expectedMs])).toEqual([
+      ['e1', undefined],
+      ['e2', rehearsed('e2')],
+    ]);
+    const lines = events.filter((e) => e.type === 'output').map((e) => e.line);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^✔ upgrade e2 \\(\\d+ ms; rehearsed ${rehearsed('e2')} ms\\)$`)));
+    expect(lines).toContainEqual(expect.stringMatching(/^✔ upgrade e1 \(\d+ ms\)$/));
+  }, 60_000);
+});

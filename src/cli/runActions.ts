@@ -44,7 +44,7 @@ export function eventPrinter(json: boolean) {
         lastProgress.set(event.stepId, now);
         const p = event.progress;
         if (p.kind === 'backup') out(`    … ${formatBytes(p.bytes)} written, ${p.tablesDone}/${p.tablesTotal} tables, ${formatBytes(p.rateBytesPerSec)}/s${p.etaSeconds !== undefined ? `, ETA ${Math.ceil(p.etaSeconds)} s` : ''}`);
-        else if (p.kind === 'migration') out(`    … ${p.direction} ${p.index}/${p.total} ${p.revision} (${formatDuration(p.elapsedMs)})`);
+        else if (p.kind === 'migration') out(`    … ${p.direction} ${p.index}/${p.total} ${p.revision} (${formatDuration(p.elapsedMs)}${p.expectedMs !== undefined ? `; expected ~${formatDuration(p.expectedMs)}, rehearsed` : ''})`);
         else if (p.kind === 'logs') out(`    … ${p.lines} lines, ${p.matched} matching, ${p.matchesLastMinute}/min (${Math.round(p.elapsedMs / 1000)}/${Math.round(p.durationMs / 1000)} s)`);
         else if (p.kind === 'lock-wait') out(`    … waiting for the migration lock held by ${p.holder ?? 'another session'}`);
         break;

@@ -17,7 +17,16 @@ export interface StepSummary {
 
 export type StepProgress =
   | { kind: 'backup'; tablesDone: number; tablesTotal: number; bytes: number; rateBytesPerSec: number; etaSeconds?: number }
-  | { kind: 'migration'; index: number; total: number; revision: string; direction: string; elapsedMs: number }
+  | {
+      kind: 'migration';
+      index: number;
+      total: number;
+      revision: string;
+      direction: string;
+      elapsedMs: number;
+      /** This revision's duration in its last ok rehearsal (same file checksum, same direction), when there is one. */
+      expectedMs?: number;
+    }
   | { kind: 'logs'; matched: number; lines: number; matchesLastMinute: number; elapsedMs: number; durationMs: number }
   | { kind: 'command'; elapsedMs: number; timeoutMs: number }
   | { kind: 'lock-wait'; holder?: string; waitedMs: number };
