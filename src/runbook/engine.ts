@@ -8,7 +8,7 @@ import { latestVerifiedBackup, listBackups } from '../core/backup';
 import type { LoadedRunbook } from './loader';
 import { claimRun } from './runLock';
 import { loadRunState, newRunId, saveRunState, type RunState, type StepState } from './state';
-import { classifyFailure, describeFailureState, offersFor } from './failureOffers';
+import { classifyFailure, describeFailureState, offersFor, retryCannotPass } from './failureOffers';
 import { buildPlan, planFlag, planRequest } from './plan';
 import type { Target } from '../core/connection';
 import { findRunbook } from './loader';
@@ -265,7 +265,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
             } catch {
               return undefined;
             }
-          });
+          }).filter((offer) => offer !== 'retry' || !retryCannotPass(error));
           if (step.type === 'migrate' || step.type === 'reconcile' || failureState === 'half-applied') onEvent({ type: 'output', stepId: step.id, line: describeFailureState(failureState), stream: 'info' });
           onEvent({ type: 'step-failed', stepId: step.id, error: message, offers });
           let response: InputResponse;
