@@ -241,6 +241,20 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     expect(await revisions()).toEqual(previous);
     await keys('q');
     text = await waitForScreen('mutx-ops exited with 0');
+    // The app ran on the alternate screen: what is left on the normal screen is the session's summary.
+    expect(text).not.toContain('Runbooks');
+    expect(text).toContain('mutx-ops session summary — staging · mutx_e2e_');
+    const runIds = fs.readdirSync(path.join(project.dir, '.mutx-ops', 'runs')).filter((name) => /^\d{8}T\d{6}Z-.*\.json$/.test(name)).map((name) => name.replace(/\.json$/, ''));
+    const rollbackId = runIds.find((id) => id.includes('-emergency-rollback-'));
+    const deployId = runIds.find((id) => id.includes('-deploy-'));
+    expect(text).toContain(`run ${deployId} (deploy, resumed): completed`);
+    expect(text).toContain(`run ${rollbackId} (emergency-rollback): completed`);
+    // Home's first reading (4 revisions applied) → after the deploy and the rollback.
+    expect(text).toMatch(new RegExp(`database: \\w{12} → ${previous.join('\\+')}\\n`));
+    // Joined (-J): a backup's path is longer than the terminal is wide.
+    const taken = [...tmux('capture-pane', '-p', '-J', '-t', SESSION).matchAll(/backup taken: (\S+)/g)].map((m) => m[1]!);
+    expect(taken.length).toBe(2);
+    for (const file of taken) expect(fs.existsSync(file), file).toBe(true);
   });
 
   it('at 80×24: pasted filter text with its Enter in one chunk, the whole run id, q leaves the run paused and resumable', async () => {
@@ -262,9 +276,25 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     expect(text).toContain(`mutx-ops run --resume ${runId}`);
     await keys('y');
     await waitForScreen('mutx-ops exited with 0', 20_000);
+    // The summary on the normal screen says how to resume it (joined: the line may wrap at 80 columns).
+    expect(tmux('capture-pane', '-p', '-J', '-t', SESSION)).toContain(`resume: mutx-ops run --resume ${runId}`);
     const runs = await runCli(['--json', 'runs'], { cwd: project.dir, env: { E2E_DATABASE_URL: db.url } });
     const run = (JSON.parse(String(runs.stdout)) as { runs: { id: string; status: string }[] }).runs.find((r) => r.id === runId);
     expect(run?.status).toBe('waiting');
     expect(await revisions()).toEqual(before);
+  });
+
+  it('SIGTERM: the app leaves the alternate screen and prints its summary (exit 143)', async () => {
+    closeTerminal();
+    launch();
+    await waitForScreen('Runbooks');
+    await waitForScreen(/revision \w{12}/);
+    const panePid = Number(tmux('display-message', '-p', '-t', SESSION, '#{pane_pid}').trim());
+    const app = fs.readFileSync(`/proc/${panePid}/task/${panePid}/children`, 'utf8').trim().split(/\s+/).map(Number)[0]!;
+    process.kill(app, 'SIGTERM');
+    const text = await waitForScreen('mutx-ops exited with 143');
+    expect(text).not.toContain('Runbooks');
+    expect(text).toMatch(/mutx-ops session summary — staging · mutx_e2e_\w+@127\.0\.0\.1:5432\n {2}database: at \w{12}/);
+    expect(text).toContain('runs: none started');
   });
 });

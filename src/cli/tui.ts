@@ -27,6 +27,7 @@ import { runRunbook } from '../runbook/engine';
 import { findRunbook, loadRunbooks } from '../runbook/loader';
 import { loadRunState, resumableRuns } from '../runbook/state';
 import { App } from '../ui/App';
+import { exitSummaryLines, SessionRecord, type StatusReading } from './exitSummary';
 import type { BackupEntry, DrillDebriefView, HistoryView, RunbookInfo, Services } from '../ui/services';
 import { findScenario, loadScenarios, prepareDrill, type Debrief, type DrillSession } from '../runbook/drill/drill';
 import { operatorFrom, settingsFrom, targetFrom } from './context';
@@ -317,6 +318,43 @@ export function createServices(base: ServiceBase): Services {
 }
 
 const SHOW_CURSOR = '\u001B[?25h';
+/** The alternate screen (like k9s, lazygit, less): the operator's shell is back, untouched, on exit. */
+const ENTER_ALTERNATE_SCREEN = '\u001B[?1049h\u001B[2J\u001B[H';
+const LEAVE_ALTERNATE_SCREEN = '\u001B[?1049l';
+/** Output-driven redraws of a running step: at most ~4 a second (keys and questions redraw at once). */
+export const APP_RUN_FLUSH_MS = 250;
+/** How long the exit summary may wait for the database's revision after a run. */
+const FINAL_STATUS_MS = 3_000;
+
+/**
+ * The services as the app sees them, recording the session for the exit summary: every run's
+ * events and every status read (home's first one is the database before anything ran).
+ */
+export function recordingServices(services: Services, record: SessionRecord): Services {
+  return {
+    ...services,
+    targetStatus: async () => {
+      try {
+        const status = await services.targetStatus();
+        record.status({ ok: true, status });
+        return status;
+      } catch (error) {
+        record.status({ ok: false, problem: oneLine(error) });
+        throw error;
+      }
+    },
+    startRun: (name, options) => {
+      const recordEvent = record.run(name);
+      return services.startRun(name, {
+        ...options,
+        onEvent: (event) => {
+          recordEvent(event);
+          options.onEvent(event);
+        },
+      });
+    },
+  };
+}
 
 /**
  * The services the app opens with: the configured target, or — nothing configured — the
@@ -356,9 +394,31 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
   // process.exit paths (fatal, SIGHUP, SIGTERM, the bin after return): a fast shutdown signal.
   process.on('exit', releaseSync);
   marks.servicesReady = performance.now();
-  const instance = render(createElement(App, { services }), {
+  const identity = services.target();
+  const record = new SessionRecord();
+  // Full screen on the alternate screen, only on a terminal (tests render into their own streams).
+  const fullScreen = Boolean(process.stdout.isTTY);
+  let onAlternateScreen = false;
+  if (fullScreen) {
+    process.stdout.write(ENTER_ALTERNATE_SCREEN);
+    onAlternateScreen = true;
+  }
+  /** Back to the normal screen, synchronously (also from an exit handler, where nothing async runs). */
+  const leaveAlternateScreen = () => {
+    if (!onAlternateScreen) return;
+    onAlternateScreen = false;
+    try {
+      fs.writeSync(1, `${LEAVE_ALTERNATE_SCREEN}${SHOW_CURSOR}`);
+    } catch {
+      // the terminal is gone
+    }
+  };
+  process.on('exit', leaveAlternateScreen);
+  const instance = render(createElement(App, { services: recordingServices(services, record), flushMs: APP_RUN_FLUSH_MS }), {
     exitOnCtrlC: false,
     patchConsole: true,
+    // Only the lines that changed are rewritten (a spinner tick is one line, not the whole frame).
+    incrementalRendering: true,
     // MUTX_OPS_TRACE_STARTUP=FILE: where the first frame's time goes (ms since process start).
     onRender: trace
       ? () => {
@@ -369,7 +429,8 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
       : undefined,
   });
   let restored = false;
-  const restore = () => {
+  /** Unmounts and gives the terminal back: cooked mode, cursor, the normal screen. */
+  const restoreTerminal = () => {
     if (restored) return;
     restored = true;
     try {
@@ -382,7 +443,23 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
     } catch {
       // stdin gone (terminal closed)
     }
+    leaveAlternateScreen();
     if (process.stdout.writable) process.stdout.write(SHOW_CURSOR);
+  };
+  let summarised = false;
+  /** What this session did, on the normal screen (a terminal only). */
+  const printSummary = (final?: StatusReading) => {
+    if (summarised || !fullScreen) return;
+    summarised = true;
+    try {
+      fs.writeSync(1, `${exitSummaryLines(record, identity, final).join('\n')}\n`);
+    } catch {
+      // the terminal is gone
+    }
+  };
+  const restore = () => {
+    restoreTerminal();
+    printSummary();
   };
   const fatal = (error: unknown) => {
     restore();
@@ -396,18 +473,43 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
     restore();
     process.exit(143);
   };
+  // In raw mode Ctrl+C is a key (the app asks first); a SIGINT sent from elsewhere ends it like SIGTERM.
+  const interrupt = () => {
+    restore();
+    process.exit(130);
+  };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
   process.on('SIGHUP', hangup);
   process.on('SIGTERM', terminate);
+  process.on('SIGINT', interrupt);
+  /** After a run on the app's target, the revision it is at now (bounded: an unreachable server does not hold the exit). */
+  const finalStatus = async (): Promise<StatusReading | undefined> => {
+    if (!record.changedTarget || identity.problem) return record.last;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<StatusReading | undefined>((resolve) => {
+      timer = setTimeout(() => resolve(record.last), FINAL_STATUS_MS);
+    });
+    const read = services.targetStatus().then(
+      (status): StatusReading => ({ ok: true, status }),
+      (error: unknown): StatusReading => ({ ok: false, problem: oneLine(error) }),
+    );
+    try {
+      return await Promise.race([read, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   try {
     await instance.waitUntilExit();
-    restore();
+    restoreTerminal();
+    printSummary(await finalStatus());
     // Also a sandbox started here for a drill (released only if this process owns it).
     await releaseOwnSandbox(sandboxOf ?? settingsFrom({}));
     return 0;
   } catch (error) {
-    restore();
+    restoreTerminal();
+    printSummary(await finalStatus());
     process.stderr.write(`mutx-ops: ${oneLine(error)}\n`);
     await releaseOwnSandbox(sandboxOf);
     return 1;
@@ -416,6 +518,8 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
     process.off('unhandledRejection', fatal);
     process.off('SIGHUP', hangup);
     process.off('SIGTERM', terminate);
+    process.off('SIGINT', interrupt);
+    process.off('exit', leaveAlternateScreen);
   }
 }
 
