@@ -56,10 +56,10 @@ async function keys(...sequence: string[]): Promise<void> {
 }
 
 /** Opens mutx-ops in a fresh tmux session, as an operator would in a terminal. */
-function launch(size = { columns: 100, rows: 30 }): void {
-  const env = [`E2E_DATABASE_URL=${db.url}`, 'MUTX_OPERATOR=e2e', `MUTX_OPS_PREFS_DIR=${path.join(project.dir, '.prefs')}`, 'TERM=xterm-256color'];
+function launch(size = { columns: 100, rows: 30 }, args: string[] = [], extraEnv: string[] = []): void {
+  const env = [`E2E_DATABASE_URL=${db.url}`, 'MUTX_OPERATOR=e2e', `MUTX_OPS_PREFS_DIR=${path.join(project.dir, '.prefs')}`, 'TERM=xterm-256color', ...extraEnv];
   // CI=true makes Ink print only the final frame; an operator's terminal has no CI variable.
-  const command = `env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} node ${BIN}; echo "mutx-ops exited with $?"; sleep 300`;
+  const command = `env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} node ${BIN} ${args.join(' ')}; echo "mutx-ops exited with $?"; sleep 300`;
   tmux('new-session', '-d', '-s', SESSION, '-x', String(size.columns), '-y', String(size.rows), '-c', project.dir, command);
 }
 
@@ -296,5 +296,33 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     expect(text).not.toContain('Runbooks');
     expect(text).toMatch(/mutx-ops session summary — staging · mutx_e2e_\w+@127\.0\.0\.1:5432\n {2}database: at \w{12}/);
     expect(text).toContain('runs: none started');
+  });
+
+  it('`--database-url URL` and `--env NAME` with no command open the app on that target', async () => {
+    const other = await createTestDatabase('shell_e2e_other');
+    try {
+      closeTerminal();
+      launch({ columns: 100, rows: 30 }, ['--database-url', other.url]);
+      let text = await waitForScreen('revision base (empty)');
+      expect(text).toContain(`environment: (no environment: DATABASE_URL) · ${other.name}@127.0.0.1:5432`);
+      expect(text).not.toContain('Usage: mutx-ops');
+      await keys('q');
+      await waitForScreen('mutx-ops exited with 0');
+      // --env wins over DATABASE_URL, as for every command.
+      closeTerminal();
+      launch({ columns: 100, rows: 30 }, ['--env', 'staging'], [`DATABASE_URL=${other.url}`]);
+      text = await waitForScreen(/revision \w{12}/);
+      expect(text).toContain(`environment: staging · ${db.name}@127.0.0.1:5432`);
+      await keys('q');
+      await waitForScreen('mutx-ops exited with 0');
+      // An environment that does not exist: one line, exit 2, no app.
+      closeTerminal();
+      launch({ columns: 100, rows: 30 }, ['--env', 'nope']);
+      text = await waitForScreen('mutx-ops exited with 2');
+      expect(text).toContain('mutx-ops: unknown environment "nope"');
+    } finally {
+      closeTerminal();
+      await other.drop();
+    }
   });
 });

@@ -30,7 +30,7 @@ import { App } from '../ui/App';
 import { exitSummaryLines, SessionRecord, type StatusReading } from './exitSummary';
 import type { BackupEntry, DrillDebriefView, HistoryView, RunbookInfo, Services } from '../ui/services';
 import { findScenario, loadScenarios, prepareDrill, type Debrief, type DrillSession } from '../runbook/drill/drill';
-import { operatorFrom, settingsFrom, targetFrom } from './context';
+import { operatorFrom, settingsFrom, targetFrom, type GlobalOptions } from './context';
 
 export interface ServiceBase {
   settings: ProjectSettings;
@@ -44,12 +44,12 @@ export interface ServiceBase {
 }
 
 /** Resolves project, operator and target the way headless commands do (DATABASE_URL, default env). */
-export async function serviceBaseFromEnvironment(): Promise<ServiceBase> {
-  const settings = settingsFrom({});
+export async function serviceBaseFromEnvironment(options: GlobalOptions = {}): Promise<ServiceBase> {
+  const settings = settingsFrom(options);
   const operator = await operatorFrom();
   const audit = new AuditTrail(settings.auditPath, operator);
   try {
-    return { settings, operator, audit, target: await targetFrom({}, settings) };
+    return { settings, operator, audit, target: await targetFrom(options, settings) };
   } catch (error) {
     return { settings, operator, audit, problem: oneLine(error) };
   }
@@ -362,15 +362,15 @@ export function recordingServices(services: Services, record: SessionRecord): Se
  * (the sandbox could not start: the one-line reason is on stderr). `prepared` is that decision
  * already taken by the bin while this chunk loaded.
  */
-export async function appServices(prepared?: AppTarget | number): Promise<{ services: Services; sandboxOf?: ProjectSettings } | number> {
-  const target = prepared ?? (await prepareAppTarget());
+export async function appServices(prepared?: AppTarget | number, options: GlobalOptions = {}): Promise<{ services: Services; sandboxOf?: ProjectSettings } | number> {
+  const target = prepared ?? (await prepareAppTarget(options));
   if (typeof target === 'number') return target;
-  const base = await serviceBaseFromEnvironment();
+  const base = await serviceBaseFromEnvironment(options);
   return { services: createServices(target.sandboxOf ? { ...base, label: 'sandbox (practice)' } : base), sandboxOf: target.sandboxOf };
 }
 
 /** Renders the app until the operator quits; the terminal is restored on every path out. */
-export async function runTui(options: { services?: Services; prepared?: AppTarget | number; marks?: Record<string, number> } = {}): Promise<number> {
+export async function runTui(options: { services?: Services; prepared?: AppTarget | number; options?: GlobalOptions; marks?: Record<string, number> } = {}): Promise<number> {
   // A log followed at tens of thousands of lines a second makes short-lived strings by the
   // million: a small young generation keeps the resident size down (see bench/tui.ts).
   v8.setFlagsFromString('--max-semi-space-size=2');
@@ -379,7 +379,7 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
   let services = options.services;
   let sandboxOf: ProjectSettings | undefined;
   if (!services) {
-    const resolved = await appServices(options.prepared);
+    const resolved = await appServices(options.prepared, options.options);
     if (typeof resolved === 'number') return resolved;
     ({ services, sandboxOf } = resolved);
   }
@@ -505,7 +505,7 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
     restoreTerminal();
     printSummary(await finalStatus());
     // Also a sandbox started here for a drill (released only if this process owns it).
-    await releaseOwnSandbox(sandboxOf ?? settingsFrom({}));
+    await releaseOwnSandbox(sandboxOf ?? settingsFrom(options.options ?? {}));
     return 0;
   } catch (error) {
     restoreTerminal();
