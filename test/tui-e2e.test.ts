@@ -325,4 +325,50 @@ describe('mutx-ops in a real terminal (tmux)', () => {
       await other.drop();
     }
   });
+
+  it('resizing from large to small leaves no stale line; Ctrl+L draws the whole screen again', async () => {
+    /** Home drawn once, whole: one header, one list, the footer last, nothing below it. */
+    const expectCleanHome = (text: string) => {
+      const lines = text.split('\n').map((line) => line.trimEnd());
+      expect(lines.filter((line) => line.startsWith('environment: staging')), text).toHaveLength(1);
+      expect(lines.filter((line) => line.startsWith('Runbooks')), text).toHaveLength(1);
+      expect(lines.filter((line) => line.includes('emergency-rollback ')), text).toHaveLength(1);
+      const footer = lines.findIndex((line) => /\? help · q quit$/.test(line));
+      expect(footer, text).toBeGreaterThan(0);
+      expect(lines.slice(footer + 1).filter(Boolean), text).toEqual([]);
+      expect(lines[0], text).toMatch(/^environment: staging/);
+    };
+    closeTerminal();
+    launch({ columns: 130, rows: 45 });
+    await waitForScreen(/revision \w{12}/);
+    await waitForScreen('Runbooks');
+    tmux('resize-window', '-t', SESSION, '-x', '80', '-y', '24');
+    // The footer at 80 columns elides the home keys before its tail; then the screen settles clean.
+    let text = await waitForScreen('… · ? help · q quit');
+    const settled = Date.now() + 10_000;
+    for (;;) {
+      text = screen();
+      try {
+        expectCleanHome(text);
+        break;
+      } catch (error) {
+        if (Date.now() > settled) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+
+    // Something else writes over the app (a wall message, a background job): Ctrl+L cleans it up.
+    const tty = tmux('display-message', '-p', '-t', SESSION, '#{pane_tty}').trim();
+    fs.writeFileSync(tty, '\u001B[5;10HSTALE TEXT FROM ELSEWHERE\u001B[24;1H');
+    await waitForScreen('STALE TEXT FROM ELSEWHERE');
+    await keys('C-l');
+    const deadline = Date.now() + 10_000;
+    while ((text = screen()).includes('STALE TEXT')) {
+      if (Date.now() > deadline) throw new Error(`Ctrl+L did not redraw; screen:\n${text}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expectCleanHome(text);
+    await keys('q');
+    await waitForScreen('mutx-ops exited with 0');
+  });
 });
