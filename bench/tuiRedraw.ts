@@ -1,7 +1,7 @@
 /**
  * What the interactive app writes to the terminal, and how soon it shows something.
  *
- *   node --import tsx bench/tuiRedraw.ts [--rounds 5] [--seconds 4]
+ *   node --import tsx bench/tuiRedraw.ts [--rounds 5] [--seconds 4] [--bin dist/mutx-ops.js]
  *
  * 1. start: spawn → first frame (the target header) and spawn → full home (revision, backup age,
  *    runbooks listed), median of N, against `node -e 0` spawned in the same pty in the same run.
@@ -21,7 +21,7 @@ import '../src/core/settingsSchema';
 import { parseTarget } from '../src/core/connection';
 import { migrate } from '../src/core/migrations/operations';
 import { Pty, sleep, stripAnsi } from './pty';
-import { BIN, createTestDatabase, createTestProject } from '../test/helpers/db';
+import { BIN as DEFAULT_BIN, createTestDatabase, createTestProject } from '../test/helpers/db';
 
 export interface RedrawRow {
   operation: string;
@@ -49,7 +49,8 @@ steps:
     text: Sleeps.
 `;
 
-export async function benchTuiRedraw(opts: { rounds?: number; seconds?: number; print?: boolean } = {}): Promise<{ rows: RedrawRow[] }> {
+export async function benchTuiRedraw(opts: { rounds?: number; seconds?: number; print?: boolean; /** Another build to measure (e.g. an older one, for before/after). */ bin?: string } = {}): Promise<{ rows: RedrawRow[] }> {
+  const BIN = opts.bin ?? DEFAULT_BIN;
   const rounds = opts.rounds ?? 5;
   const seconds = opts.seconds ?? 4;
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first`);
@@ -148,7 +149,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const i = args.indexOf(name);
     return i >= 0 ? Number(args[i + 1]) : undefined;
   };
-  benchTuiRedraw({ rounds: value('--rounds'), seconds: value('--seconds'), print: true }).then(
+  benchTuiRedraw({ rounds: value('--rounds'), seconds: value('--seconds'), bin: args.includes('--bin') ? path.resolve(args[args.indexOf('--bin') + 1]!) : undefined, print: true }).then(
     () => {
       process.exitCode = 0;
     },

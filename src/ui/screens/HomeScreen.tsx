@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import React, { useCallback, useEffect, useMemo, useState } from 'react';
+import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Footer, type KeyHint } from '../components/Footer';
 import { Line } from '../components/Line';
 import { clampIndex, SelectList } from '../components/SelectList';
@@ -88,6 +88,7 @@ export function HomeScreen({
   const [status, setStatus] = useState<Loadable<TargetStatus>>({ state: 'loading' });
   const [backup, setBackup] = useState<Loadable<BackupEntry | undefined>>({ state: 'loading' });
   const [lastRead, setLastRead] = useState<string | undefined>();
+  const shownBackup = useRef<string | undefined>(undefined);
   const [filter, setFilter] = useState('');
   const [filtering, setFiltering] = useState(false);
   const [selected, setSelected] = useState(0);
@@ -117,8 +118,19 @@ export function HomeScreen({
             },
           );
       const backupRead = services.lastVerifiedBackup().then(
-        (value) => live && setBackup({ state: 'ready', value }),
-        (error: unknown) => live && setBackup({ state: 'error', message: errorLine(error) }),
+        // A new frame only when what home shows changed (another backup, or its age in words).
+        (value) => {
+          if (!live) return;
+          const shown = value ? `${value.file} ${value.createdAt} ${formatAge(value.createdAt)}` : '';
+          if (shownBackup.current === shown) return;
+          shownBackup.current = shown;
+          setBackup({ state: 'ready', value });
+        },
+        (error: unknown) => {
+          if (!live) return;
+          shownBackup.current = undefined;
+          setBackup({ state: 'error', message: errorLine(error) });
+        },
       );
       void Promise.allSettled([status, backupRead]).then(() => {
         reading = false;
