@@ -332,7 +332,7 @@ describe('mutx-ops in a real terminal (tmux)', () => {
       const lines = text.split('\n').map((line) => line.trimEnd());
       expect(lines.filter((line) => line.startsWith('environment: staging')), text).toHaveLength(1);
       expect(lines.filter((line) => line.startsWith('Runbooks')), text).toHaveLength(1);
-      expect(lines.filter((line) => line.includes('emergency-rollback ')), text).toHaveLength(1);
+      expect(lines.filter((line) => /⚠ emergency-rollback +Emergency/.test(line)), text).toHaveLength(1);
       const footer = lines.findIndex((line) => /\? help · q quit$/.test(line));
       expect(footer, text).toBeGreaterThan(0);
       expect(lines.slice(footer + 1).filter(Boolean), text).toEqual([]);
