@@ -27,6 +27,7 @@ export function RunView({
   reservedRows = 1,
   scrollBack = 0,
   full = false,
+  onScrollLimit,
   onAnswer,
 }: {
   snapshot: SessionSnapshot;
@@ -37,6 +38,8 @@ export function RunView({
   scrollBack?: number;
   /** `f`: the whole error of a failure (not its first rows). */
   full?: boolean;
+  /** How far back scrolling can go now (the screen clamps its scrollBack to it). */
+  onScrollLimit?: (max: number) => void;
   onAnswer: (id: number, response: InputResponse) => void;
 }) {
   const theme = useTheme();
@@ -63,7 +66,7 @@ export function RunView({
   // the whole run's, each step's lines under its title.
   const reviewing = scrollBack > 0;
   const output = reviewing ? withStepTitles(state.output, state.steps) : focus ? state.output.filter((line) => line.stepId === focus.id) : state.output;
-  const offset = Math.min(scrollBack, Math.max(0, output.length - 1));
+
   const budget = rows - fixed - promptHeight - endRows - (focus ? 1 : 0) - (hasProgress ? 1 : 0) - (reviewing ? 1 : 0);
   const alloc = allocateRows(budget, [
     { name: 'steps', min: Math.min(3, state.steps.length), want: state.steps.length },
@@ -78,6 +81,10 @@ export function RunView({
     { name: 'text', min: 0, want: 0 },
     { name: 'preview', min: 0, want: 0 },
   ]));
+  const outputRows = alloc.output ?? 0;
+  const scrollLimit = Math.max(0, withStepTitles(state.output, state.steps).length - outputRows);
+  const offset = Math.min(scrollBack, Math.max(0, output.length - outputRows));
+  useEffect(() => onScrollLimit?.(scrollLimit), [onScrollLimit, scrollLimit]);
 
   return (
     <Box flexDirection="column">
