@@ -30,7 +30,7 @@ export const KEYMAP = {
   choose: { hint: 'enter', label: 'choose / confirm', where: 'lists, questions', match: (_i, key) => key.return },
   cancel: { hint: 'ctrl+c', label: 'cancel the running step (asks first); quit otherwise', where: 'everywhere', match: (input, key) => key.ctrl && input === 'c' },
   move: { hint: 'j/k ↑/↓', label: 'move / scroll a line', where: 'lists, run view, review', match: (input, key) => key.upArrow || key.downArrow || ((input === 'j' || input === 'k') && plain(key)) },
-  page: { hint: 'pgup/pgdn', label: 'scroll a page', where: 'run view, review, new revision', match: (_i, key) => key.pageUp || key.pageDown },
+  page: { hint: 'pgup/pgdn', label: 'scroll a page', where: 'run view, review, audit, new revision', match: (_i, key) => key.pageUp || key.pageDown },
   ends: { hint: 'g/G', label: 'top / bottom (back to the live end)', where: 'run view, review', match: (input, key) => (input === 'g' || input === 'G') && plain(key) },
   filter: { hint: '/', label: 'filter', where: 'home, logs, audit', match: char('/') },
   history: { hint: 'h', label: 'History (revisions, roll back to one)', where: 'home', match: char('h') },
