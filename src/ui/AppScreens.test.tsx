@@ -184,6 +184,29 @@ describe('run view: scrollback and the full error (recorded events)', () => {
     return { subscribe: () => () => {}, getSnapshot: () => snapshot, spec: { name: 'deploy' }, answer: () => true } as unknown as RunSession;
   }
 
+  it('at 80×24 the end-of-run summary fits, its backup path wrapped whole under its label', async () => {
+    const file = '/srv/app/.mutx-ops/backups/staging_mutx_20260101T100000Z_9d3e71c2a5b8_emergency-rollback-backup.dump';
+    const events: RunEvent[] = [
+      ...EVENTS.slice(0, -1),
+      { type: 'step-finished', stepId: 'upgrade', summary: 'downgrade 9d3e71c2a5b8 → 071fffe7fb4c', durationMs: 80 },
+      { type: 'run-finished', runId: 'r-1', outcome: 'failed', message: 'aborted at "Verify": expected head', where: { revisions: ['071fffe7fb4c'], startRevisions: ['9d3e71c2a5b8'], backup: { file, revisions: ['9d3e71c2a5b8'], verified: true, takenInRun: true } } },
+    ];
+    const snapshot: SessionSnapshot = { state: applyRunEvents(initialRunState('deploy'), events), prompt: undefined, settled: true, cancelling: false };
+    const identity: TargetIdentity = { environment: 'staging', protected: false, redacted: 'postgresql://app:***@db:5432/mutx', host: 'db', port: 5432, database: 'mutx' };
+    const ui = renderUi(<RunScreen session={fakeSession(snapshot)} identity={identity} onBack={() => {}} onOpenLogs={() => {}} onStop={() => {}} />, { columns: 80, rows: 24 });
+    const f = await waitForFrame(ui, 'run failed');
+    expect(f.split('\n').length).toBeLessThan(24);
+    for (const line of f.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+    expect(f).toMatch(/database +mutx is at 071fffe7fb4c \(was 9d3e71c2a5b8\)/);
+    // A path longer than the row continues on the next rows under the label: joined, it is whole.
+    const joined = f.replace(/\n {11}/g, '');
+    expect(f).toMatch(/ {2}backup {3}\/srv\/app\//);
+    expect(joined).toContain(file);
+    expect(f).toContain('taken in this run');
+    expect(f).toMatch(/next +mutx-ops runs show r-1\n {11}mutx-ops restore\n/);
+    expect(joined).toContain(`${file} --env staging --yes`);
+  });
+
   it('earlier steps’ output is reviewable (j/k, PgUp/PgDn, g/G) and f expands the whole server error', async () => {
     const snapshot: SessionSnapshot = { state: applyRunEvents(initialRunState('deploy'), EVENTS), prompt: { id: 1, stepId: 'upgrade', request }, settled: false, cancelling: false };
     const identity: TargetIdentity = { environment: 'staging', protected: false, redacted: 'postgresql://app:***@db:5432/mutx', host: 'db', port: 5432, database: 'mutx' };
@@ -333,6 +356,14 @@ describe('real engine (scr_ databases)', () => {
     expect(joined).toContain(`backup ${backup} (at 9d3e71c2a5b8, taken in this run, verified)`);
     expect(f).toMatch(/next +mutx-ops check --env staging/);
     expect(f).toMatch(/mutx-ops runs show \S+-scr-backup-down-\w+ --format md/);
+    // Headless `run` ends with the same three facts.
+    await migrate({ settings: loadProjectSettingsOf(project.dir), operator: { name: 'tester', host: 'test-host' }, audit: new AuditTrail(loadProjectSettingsOf(project.dir).auditPath, { name: 'tester', host: 'h' }), target: parseTarget({ url: db.url }) }, 'upgrade', 'head');
+    const headless = await runCli(['run', 'scr-backup-down', '--env', 'staging', '--yes'], { cwd: project.dir, env: { SCR_TEST_STAGING_URL: db.url } });
+    expect(headless.exitCode, String(headless.all)).toBe(0);
+    const out = String(headless.stdout);
+    expect(out).toMatch(new RegExp(`\n  database ${db.name} is at ${now} \\(was 9d3e71c2a5b8\\)\n`));
+    expect(out).toMatch(/\n  backup {3}\S+\.dump \(at 9d3e71c2a5b8, taken in this run, verified\)\n/);
+    expect(out).toMatch(/\n  next {5}mutx-ops check --env staging\n {11}mutx-ops runs show \S+ --format md$/);
   }, 90_000);
 
   it('a dialog keeps its question while open, even when the step it asked about ends meanwhile', async () => {

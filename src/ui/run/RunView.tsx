@@ -12,6 +12,7 @@ import { OutputWindow } from './OutputWindow';
 import { progressText } from './progressText';
 import { PromptPanel, promptRows } from './prompts/PromptPanel';
 import { focusStep, type OutputLine, type RunViewState, type StepView } from './runState';
+import { endSummary as runEndSummary } from '../../runbook/endSummary';
 import type { SessionSnapshot } from './session';
 import { StepList } from './StepList';
 
@@ -132,7 +133,7 @@ export function RunView({
         </Line>
       ) : null}
       <OutputWindow lines={output} total={output.length} height={alloc.output ?? 0} offset={reviewing ? offset : 0} />
-      {prompt ? <PromptPanel prompt={prompt} step={promptStep} maxRows={maxPrompt} preselect={preselect} full={full} onAnswer={(response) => onAnswer(prompt.id, response)} /> : null}
+      {prompt ? <PromptPanel prompt={prompt} step={promptStep} maxRows={maxPrompt} preselect={preselect} full={full} current={state.startRevisions} onAnswer={(response) => onAnswer(prompt.id, response)} /> : null}
       <EndLines snapshot={snapshot} full={full} identity={identity} />
     </Box>
   );
@@ -195,35 +196,12 @@ function endLinesRows(snapshot: SessionSnapshot, columns: number, full: boolean,
   return 1 + (message !== undefined ? endMessageLines(message, columns, full).length : 1) + endSummaryRows(snapshot.state, identity, columns).length;
 }
 
-const revs = (rows: string[] | undefined) => (rows === undefined ? 'unknown (the database did not answer)' : rows.join('+') || 'base');
-
-/**
- * The end of a run in three lines: where the database is now, where its backup is, and what to
- * do next — from the engine's run-finished event (not guessed by the screen).
- */
+/** The run's end summary for this screen's target (see runbook/endSummary). */
 export function endSummary(state: RunViewState, identity: TargetIdentity): { label: string; text: string }[] {
   const f = state.finished;
-  const where = f?.where;
-  if (!f || !where || state.drill || f.outcome === 'switched') return [];
-  const env = state.environment && state.environment === identity.environment && !identity.problem && !/sandbox/.test(state.environment) ? ` --env ${state.environment}` : '';
-  const moved = where.startRevisions && where.revisions && where.startRevisions.join('+') !== where.revisions.join('+');
-  const lines: { label: string; text: string }[] = [
-    { label: 'database', text: `${identity.database} is at ${revs(where.revisions)}${moved ? ` (was ${revs(where.startRevisions)})` : where.revisions ? ' (unchanged by this run)' : ''}` },
-  ];
-  const b = where.backup;
-  lines.push({ label: 'backup', text: b ? `${b.file} (at ${b.revisions.join('+') || 'base'}, ${b.takenInRun ? 'taken in this run' : 'the newest verified one'}${b.verified ? ', verified' : ', NOT verified'})` : 'none of this database in the catalog' });
-  const confirm = identity.protected ? ` --confirm ${identity.database}` : ' --yes';
-  const next: string[] = [];
-  if (f.outcome === 'paused') next.push(`mutx-ops run --resume ${state.runId}`);
-  else if (f.outcome === 'completed') next.push(`mutx-ops check${env}`, `mutx-ops runs show ${state.runId} --format md`);
-  else {
-    next.push(`mutx-ops runs show ${state.runId}`);
-    // Back to the backup's state only when the database moved away from it.
-    if (b && moved) next.push(`mutx-ops restore ${b.file}${env}${confirm}`);
-    else next.push(`mutx-ops current -v${env}`);
-  }
-  next.forEach((command, i) => lines.push({ label: i === 0 ? 'next' : '', text: command }));
-  return lines;
+  if (!f) return [];
+  const environment = state.environment && state.environment === identity.environment && !identity.problem ? state.environment : undefined;
+  return runEndSummary({ runId: state.runId, outcome: f.outcome, where: f.where, drill: state.drill, environment, database: identity.database, protected: identity.protected });
 }
 
 /** The summary as terminal rows: wrapped under its label, never cut (a path or a command is copied). */
