@@ -184,6 +184,18 @@ describe('run view: scrollback and the full error (recorded events)', () => {
     return { subscribe: () => () => {}, getSnapshot: () => snapshot, spec: { name: 'deploy' }, answer: () => true } as unknown as RunSession;
   }
 
+  it('the rollback picker says where the database is and marks a backup of that revision', async () => {
+    const started: RunEvent = { ...(EVENTS[0] as Extract<RunEvent, { type: 'run-started' }>), startRevisions: ['b2'] };
+    const pick: InputRequest = { kind: 'select-target', options: [{ kind: 'revision', value: 'a1', revision: 'a1', label: 'a1 first' }, { kind: 'backup', value: '/b/x.dump', revision: 'b2', label: 'backup at b2 (verified)' }] };
+    const snapshot: SessionSnapshot = { state: applyRunEvents(initialRunState('deploy'), [started]), prompt: { id: 1, stepId: 'backup', request: pick }, settled: false, cancelling: false };
+    const identity: TargetIdentity = { environment: 'staging', protected: false, redacted: 'postgresql://app:***@db:5432/mutx', host: 'db', port: 5432, database: 'mutx' };
+    const ui = renderUi(<RunScreen session={fakeSession(snapshot)} identity={identity} onBack={() => {}} onOpenLogs={() => {}} onStop={() => {}} />, { columns: 120, rows: 24 });
+    const f = await waitForFrame(ui, 'Choose the target');
+    expect(f).toContain('the database is at b2');
+    expect(f).toMatch(/backup {3}backup at b2 \(verified\) ◀ holds the revision the database is at/);
+    expect(f).not.toMatch(/a1 first ◀/);
+  });
+
   it('at 80×24 the end-of-run summary fits, its backup path wrapped whole under its label', async () => {
     const file = '/srv/app/.mutx-ops/backups/staging_mutx_20260101T100000Z_9d3e71c2a5b8_emergency-rollback-backup.dump';
     const events: RunEvent[] = [
