@@ -84,7 +84,7 @@ describe('one key map', () => {
     return own.split('\n').slice(1).map((line) => line.replace(/^[│\s]+/, '').replace(/[│\s]+$/, '')).filter(Boolean);
   }
 
-  const letters = Object.values(KEYMAP).flatMap((a) => (/^[a-z]$/i.test(a.hint) ? [a.hint] : a.hint === 'j/k ↑/↓' ? [] : a.hint === 'g/G' ? ['g', 'G'] : a.hint === '1–9' ? ['1'] : []));
+  const letters = Object.values(KEYMAP).flatMap((a) => (/^[a-z]$/i.test(a.hint) ? [a.hint] : a.hint === 'j/k' ? [] : a.hint === 'g/G' ? ['g', 'G'] : a.hint === '1–9' ? ['1'] : []));
 
   it.each([
     ['home', ''],
@@ -122,7 +122,7 @@ describe('one key map', () => {
     const ui = renderApp(plainServices(calls), { columns: 120, rows: 40 });
     await waitForFrame(ui, '↻ resume deploy at step 2/3');
     await tick(100);
-    expect(await helpOf(ui, 'home')).toContain('x        discard this unfinished run (asks first)');
+    expect((await helpOf(ui, 'home')).some((row) => /^x +discard this unfinished run \(asks first\)$/.test(row))).toBe(true);
     await press(ui, 'x');
     let f = await waitForFrame(ui, `Discard the unfinished run ${STALE.id}?`);
     expect(f).toContain('marked discarded');
