@@ -20,6 +20,7 @@ import { HeadlessInput } from '../runbook/headless';
 import { findRunbook } from '../runbook/loader';
 import { listRuns, loadRunState } from '../runbook/state';
 import { KEYMAP } from './keymap';
+import { HelpProvider, type HelpInfo } from './help';
 import { RunScreen } from './screens/RunScreen';
 import type { RunSession, SessionSnapshot } from './run/session';
 import { applyRunEvents, initialRunState } from './run/runState';
@@ -28,6 +29,9 @@ import { frame, KEY, press, realServices, renderApp, renderUi, tick, type, waitF
 import type { Key } from 'ink';
 
 afterEach(() => cleanup());
+
+/** One letter per key-map action (digits: the first). */
+const letters = Object.values(KEYMAP).flatMap((a) => (/^[a-z]$/i.test(a.hint) ? [a.hint] : a.hint === 'j/k' ? [] : a.hint === 'g/G' ? ['g', 'G'] : a.hint === '1–9' ? ['1'] : []));
 
 const PLAIN_KEY: Key = { upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false, return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false, super: false, hyper: false, capsLock: false, numLock: false } as Key;
 
@@ -84,7 +88,6 @@ describe('one key map', () => {
     return own.split('\n').slice(1).map((line) => line.replace(/^[│\s]+/, '').replace(/[│\s]+$/, '')).filter(Boolean);
   }
 
-  const letters = Object.values(KEYMAP).flatMap((a) => (/^[a-z]$/i.test(a.hint) ? [a.hint] : a.hint === 'j/k' ? [] : a.hint === 'g/G' ? ['g', 'G'] : a.hint === '1–9' ? ['1'] : []));
 
   it.each([
     ['home', ''],
@@ -183,6 +186,35 @@ describe('run view: scrollback and the full error (recorded events)', () => {
   function fakeSession(snapshot: SessionSnapshot): RunSession {
     return { subscribe: () => () => {}, getSnapshot: () => snapshot, spec: { name: 'deploy' }, answer: () => true } as unknown as RunSession;
   }
+
+  it('run view: its help lists every key it handles (the open question’s too) — an unlisted letter does nothing', async () => {
+    let info: HelpInfo | undefined;
+    const answers: unknown[] = [];
+    const snapshot: SessionSnapshot = { state: applyRunEvents(initialRunState('deploy'), EVENTS), prompt: { id: 1, stepId: 'upgrade', request }, settled: false, cancelling: false };
+    const session = { ...(fakeSession(snapshot) as object), answer: (_id: number, response: unknown) => answers.push(response) } as unknown as RunSession;
+    const identity: TargetIdentity = { environment: 'staging', protected: false, redacted: 'postgresql://app:***@db:5432/mutx', host: 'db', port: 5432, database: 'mutx' };
+    const calls: string[] = [];
+    const ui = renderUi(
+      <HelpProvider onChange={(next) => (info = next)}>
+        <RunScreen session={session} identity={identity} onBack={() => calls.push('back')} onOpenLogs={() => calls.push('logs')} onStop={() => calls.push('stop')} />
+      </HelpProvider>,
+      { columns: 100, rows: 30 },
+    );
+    await waitForFrame(ui, 'upgrade a1 → b2');
+    const listed = new Set(info!.keys.map(([k]) => k));
+    for (const k of ['t', 'x', 'f', 'l', 'j/k', 'pgup/pgdn', 'g/G', 'esc']) expect(listed.has(k), k).toBe(true);
+    for (const letter of letters) {
+      if (letter === 'q' || letter === '?') continue;
+      const action = Object.values(KEYMAP).find((a) => a.match(letter, PLAIN_KEY))!;
+      if (listed.has(action.hint) || listed.has(letter)) continue;
+      const before = frame(ui);
+      await press(ui, letter);
+      await tick(30);
+      expect(frame(ui), `run view: "${letter}" is not in its help but changed the screen`).toBe(before);
+    }
+    expect(answers).toEqual([]);
+    expect(calls).toEqual([]);
+  });
 
   it('the rollback picker says where the database is and marks a backup of that revision', async () => {
     const started: RunEvent = { ...(EVENTS[0] as Extract<RunEvent, { type: 'run-started' }>), startRevisions: ['b2'] };
