@@ -33,6 +33,7 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
     .option('--confirm <dbname>', 'type the database name for destructive steps on a protected environment')
     .option('--on-failure <what>', 'abort (default), retry, skip or switch (to the runbook the step offers)')
     .option('--skip-reason <text>', 'reason recorded when --on-failure skip skips a step')
+    .option('--on-broken-downgrade <what>', 'a downgrade known to fail: restore (the verified backup at the target revision instead) or stop (default: pause before it, exit 5)')
     .option('--acknowledge <reason>', 'go ahead despite an error-level review finding on a protected environment (with --confirm; recorded in the audit trail)')
     .option('--resume <runId>', 'continue an interrupted or paused run at its step')
     .option('--drill', 'mark the run as a practice drill in the audit trail')

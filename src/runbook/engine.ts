@@ -9,7 +9,8 @@ import type { LoadedRunbook } from './loader';
 import { claimRun } from './runLock';
 import { loadRunState, newRunId, saveRunState, type RunState, type StepState } from './state';
 import { classifyFailure, describeFailureState, offersFor } from './failureOffers';
-import { buildPlan, planRequest } from './plan';
+import { buildPlan, planFlag, planRequest } from './plan';
+import type { Target } from '../core/connection';
 import { findRunbook } from './loader';
 import { readPartialMigrations } from '../core/migrations/ledger';
 import { changesSomething, isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
@@ -246,7 +247,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
             stepState.status = 'waiting';
             save();
             audit('run.step', { step: step.id, status: 'waiting', request: error.request.kind });
-            return finish('paused', `step "${step.title}" needs the operator (${describeRequest(error.request)}); resume with \`mutx-ops run --resume ${state.id}${answeringFlag(error.request)}\` or in the app`);
+            return finish('paused', `step "${step.title}" needs the operator (${describeRequest(error.request)}); resume with \`mutx-ops run --resume ${state.id}${answeringFlag(error.request, ctx.target)}\` or in the app`);
           }
           const message = oneLine(error);
           stepState.status = 'failed';
@@ -314,7 +315,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
 }
 
 /** The flag that answers a question headless, for the pause hint (never a generic one that would not). */
-function answeringFlag(request: InputRequest): string {
+function answeringFlag(request: InputRequest, target: Target): string {
   switch (request.kind) {
     case 'typed-confirmation':
       return ` --confirm ${request.expected}`;
@@ -326,6 +327,8 @@ function answeringFlag(request: InputRequest): string {
       return ' --target REV (or --backup FILE)';
     case 'skip-reason':
       return ' --skip-reason TEXT';
+    case 'confirm':
+      return request.explicit === 'on-broken-downgrade' ? ` ${planFlag(target)} --on-broken-downgrade restore` : ' --yes';
     default:
       return ' --yes';
   }
@@ -334,7 +337,8 @@ function answeringFlag(request: InputRequest): string {
 function describeRequest(request: InputRequest): string {
   switch (request.kind) {
     case 'confirm':
-      return request.prompt;
+      // A question only an explicit flag answers names what it would do by hand too.
+      return request.explicit ? `${request.prompt} — ${request.detail?.at(-1) ?? ''}` : request.prompt;
     case 'checklist-item':
       return `checklist item "${request.label}"`;
     case 'typed-confirmation':

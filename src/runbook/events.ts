@@ -17,13 +17,30 @@ export interface StepSummary {
 
 export type StepProgress =
   | { kind: 'backup'; tablesDone: number; tablesTotal: number; bytes: number; rateBytesPerSec: number; etaSeconds?: number }
-  | { kind: 'migration'; index: number; total: number; revision: string; direction: string; elapsedMs: number }
+  | {
+      kind: 'migration';
+      index: number;
+      total: number;
+      revision: string;
+      direction: string;
+      elapsedMs: number;
+      /** This revision's duration in its last ok rehearsal (same file checksum, same direction), when there is one. */
+      expectedMs?: number;
+    }
   | { kind: 'logs'; matched: number; lines: number; matchesLastMinute: number; elapsedMs: number; durationMs: number }
   | { kind: 'command'; elapsedMs: number; timeoutMs: number }
   | { kind: 'lock-wait'; holder?: string; waitedMs: number };
 
 export type InputRequest =
-  | { kind: 'confirm'; prompt: string; detail?: string[]; /** Enter answers no (a question whose yes loses data). */ defaultNo?: boolean }
+  | {
+      kind: 'confirm';
+      prompt: string;
+      detail?: string[];
+      /** Enter answers no (a question whose yes loses data). */
+      defaultNo?: boolean;
+      /** Headless, `--yes` does not answer it: only this flag's explicit value (`--on-broken-downgrade restore`). */
+      explicit?: 'on-broken-downgrade';
+    }
   | { kind: 'checklist-item'; itemId: string; label: string; index: number; total: number }
   | { kind: 'typed-confirmation'; prompt: string; expected: string; detail: string[] }
   | { kind: 'failure'; error: string; offers: FailureOffer[] }

@@ -43,6 +43,8 @@ export interface RunVariables {
   logBaselines?: Record<string, { perMinute: number; windowMs: number; matched: number }>;
   /** The plan was confirmed before the first changing step (typed name, y, or Enter on the sandbox). */
   planConfirmed?: { mode: 'typed' | 'yes' | 'enter'; at: string; step: string };
+  /** Quick rehearsals of downgrades nothing was known about, by "rows>target": run (or skipped) once per run. */
+  quickRehearsals?: Record<string, { at: string; ok: boolean; skipped?: boolean; note: string }>;
 }
 
 /** `discarded`: an unfinished run the operator gave up on (home's `x`): kept, never resumed. */
