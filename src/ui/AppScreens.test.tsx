@@ -216,6 +216,27 @@ describe('run view: scrollback and the full error (recorded events)', () => {
     expect(calls).toEqual([]);
   });
 
+  it('scrolled back, the lines being read stay put while new output arrives', async () => {
+    let snapshot: SessionSnapshot = { state: applyRunEvents(initialRunState('deploy'), EVENTS.slice(0, -1)), prompt: undefined, settled: false, cancelling: false };
+    const listeners = new Set<() => void>();
+    const session = { subscribe: (l: () => void) => (listeners.add(l), () => listeners.delete(l)), getSnapshot: () => snapshot, spec: { name: 'deploy' }, answer: () => true } as unknown as RunSession;
+    const identity: TargetIdentity = { environment: 'staging', protected: false, redacted: 'postgresql://app:***@db:5432/mutx', host: 'db', port: 5432, database: 'mutx' };
+    const ui = renderUi(<RunScreen session={session} identity={identity} onBack={() => {}} onOpenLogs={() => {}} onStop={() => {}} />, { columns: 80, rows: 24 });
+    await waitForFrame(ui, 'upgrade a1 → b2');
+    await press(ui, 'k', 'k', 'k', 'k', 'k');
+    const before = await waitForFrame(ui, 'output of the whole run');
+    const shown = before.split('\n').filter((line) => line.includes('pg_dump: dumping table'));
+    expect(shown.length).toBeGreaterThan(2);
+    snapshot = { ...snapshot, state: applyRunEvents(snapshot.state, Array.from({ length: 6 }, (_, i): RunEvent => ({ type: 'output', stepId: 'upgrade', line: `new line ${i}`, stream: 'stdout' }))) };
+    for (const listener of listeners) listener();
+    await tick(50);
+    const after = frame(ui);
+    expect(after.split('\n').filter((line) => line.includes('pg_dump: dumping table'))).toEqual(shown);
+    expect(after).not.toContain('new line 5');
+    await press(ui, 'G');
+    await waitForFrame(ui, 'new line 5');
+  });
+
   it('the rollback picker says where the database is and marks a backup of that revision', async () => {
     const started: RunEvent = { ...(EVENTS[0] as Extract<RunEvent, { type: 'run-started' }>), startRevisions: ['b2'] };
     const pick: InputRequest = { kind: 'select-target', options: [{ kind: 'revision', value: 'a1', revision: 'a1', label: 'a1 first' }, { kind: 'backup', value: '/b/x.dump', revision: 'b2', label: 'backup at b2 (verified)' }] };

@@ -1,5 +1,5 @@
 import { Box } from 'ink';
-import React, { useState, useSyncExternalStore } from 'react';
+import React, { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { Footer, type KeyHint } from '../components/Footer';
 import { useScreenHelp, useScreenKeys, type Binding } from '../help';
 import { isUp } from '../keys';
@@ -25,6 +25,13 @@ export function RunScreen({ session, identity, onBack, onOpenLogs, onStop }: { s
   const total = limit;
   const page = Math.max(1, rows - 8);
   const scroll = (delta: number) => setScrollBack((n) => Math.max(0, Math.min(total, n + delta)));
+  // Scrolled back, the view stays on the lines being read while new output arrives below them.
+  const seen = useRef(snapshot.state.outputTotal);
+  useEffect(() => {
+    const grown = snapshot.state.outputTotal - seen.current;
+    seen.current = snapshot.state.outputTotal;
+    if (grown > 0) setScrollBack((n) => (n > 0 ? n + grown : 0));
+  }, [snapshot.state.outputTotal]);
   const cancellingNow = Boolean(snapshot.cancelling && !over);
   const bindings: Binding[] = [
     { id: 'choose', label: 'back to home', when: over, run: () => onBack() },
