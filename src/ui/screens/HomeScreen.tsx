@@ -139,7 +139,7 @@ export function HomeScreen({
       { id: 'audit', label: 'audit', run: () => onOpen('audit') },
       {
         id: 'reload',
-        label: 'refresh',
+        label: 'reload',
         run: () => {
           setRefreshes((n) => n + 1);
           onRefresh();
