@@ -128,6 +128,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
     protected: ctx.target.protected,
     drill: state.drill,
     resumed,
+    startRevisions: state.vars.startRevisions,
     steps: runbook.steps.map((step): StepSummary => ({ id: step.id, title: step.title, type: step.type, text: step.text, destructive: isDestructive(step) })),
   });
 
