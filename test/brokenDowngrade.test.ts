@@ -184,3 +184,17 @@ describe('the real upgrade shows each revision\'s rehearsed duration as its expe
     expect(lines).toContainEqual(expect.stringMatching(/^✔ upgrade e1 \(\d+ ms\)$/));
   }, 60_000);
 });
+
+describe('test-migrations: the chain rehearsal finds the broken downgrade', () => {
+  it('head-to-base fails naming r2 and its file:line; exit 1; the target is untouched', async () => {
+    const before = await versionRows();
+    const result = await cli(['run', 'test-migrations', '--env', 'dev']);
+    const out = String(result.stdout);
+    expect(result.exitCode, String(result.all)).toBe(1);
+    expect(out).toMatch(/\| ✘ head-to-base/);
+    expect(out).toMatch(/\|\s+r2 \(migrations\/r2_kind_enum\.sql:\d+\): .*type "kind" already exists/);
+    expect(out).toMatch(/✖ the chain rehearsal failed \(1 finding\(s\)\): head-to-base: r2/);
+    expect(await versionRows()).toEqual(before);
+    expect(await orphanedScratchDatabases()).toEqual([]);
+  }, 60_000);
+});
