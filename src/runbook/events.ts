@@ -29,7 +29,9 @@ export type StepProgress =
     }
   | { kind: 'logs'; matched: number; lines: number; matchesLastMinute: number; elapsedMs: number; durationMs: number }
   | { kind: 'command'; elapsedMs: number; timeoutMs: number }
-  | { kind: 'lock-wait'; holder?: string; waitedMs: number };
+  | { kind: 'lock-wait'; holder?: string; waitedMs: number }
+  /** The "wait" failure offer: waiting for the session(s) that blocked the step to go away, then retrying. */
+  | { kind: 'blocker-wait'; blockers: string[]; waitedMs: number };
 
 export type InputRequest =
   | {
@@ -114,7 +116,7 @@ export type InputResponse =
   | { kind: 'confirm'; ok: boolean }
   | { kind: 'checklist-item'; ticked: boolean }
   | { kind: 'typed-confirmation'; text: string }
-  | { kind: 'failure'; choice: 'retry' | 'skip' | 'abort' | { switch: string }; reason?: string }
+  | { kind: 'failure'; choice: 'retry' | 'skip' | 'abort' | 'wait' | { switch: string }; reason?: string }
   | { kind: 'skip-reason'; reason: string }
   | { kind: 'select-target'; value: string | undefined }
   | { kind: 'logs-watch'; done: true }

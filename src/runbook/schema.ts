@@ -7,7 +7,8 @@ import { z } from 'zod';
 const id = z.string().regex(/^[a-z0-9][a-z0-9-_]{0,62}$/, 'must be lowercase letters, digits, - or _');
 
 export const failureOfferSchema = z.union([
-  z.enum(['retry', 'skip', 'abort']),
+  /** wait: until the session that blocked the step is gone (or its transaction ended), then retry — offered after a lock timeout with nothing applied. */
+  z.enum(['retry', 'skip', 'abort', 'wait']),
   z.object({ switch: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/) }).strict(),
 ]);
 export type FailureOffer = z.infer<typeof failureOfferSchema>;

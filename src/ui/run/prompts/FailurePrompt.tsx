@@ -69,7 +69,7 @@ export function failureRows(request: Failure, columns: number): number {
 export interface FailureKey {
   key: string;
   label: string;
-  choice: 'retry' | 'skip' | 'abort' | { switch: string };
+  choice: 'retry' | 'skip' | 'abort' | 'wait' | { switch: string };
 }
 
 export function failureKeys(request: Failure): FailureKey[] {
@@ -79,6 +79,7 @@ export function failureKeys(request: Failure): FailureKey[] {
     if (offer === 'retry') keys.push({ key: 'r', label: 'retry', choice: 'retry' });
     else if (offer === 'skip') keys.push({ key: 's', label: 'skip (with a reason)', choice: 'skip' });
     else if (offer === 'abort') keys.push({ key: 'a', label: 'abort the run', choice: 'abort' });
+    else if (offer === 'wait') keys.push({ key: 'w', label: 'wait for the blocker to end, then retry', choice: 'wait' });
     else keys.push({ key: String(++n), label: `switch to ${offer.switch}`, choice: { switch: offer.switch } });
   }
   return keys;
