@@ -3,7 +3,7 @@ import { loadGraph, migrate, planMigration, stamp, type CoreContext } from '../.
 import { readRehearsals, rehearsalStatus } from '../../core/rehearse/record';
 import { rehearseBeforeMigrate } from './rehearse';
 import { downgradeSafety, restoreInsteadOfDowngrade } from './brokenDowngrade';
-import { backupNote, confirmDestructive, currentRows, info, requireBackupOfCurrentRevision, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
+import { backupNote, backupPlanLine, confirmDestructive, currentRows, info, requireBackupOfCurrentRevision, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 /** Migrate targets that name run state: `selected` (picked earlier), `start` (revision when the run began). */
 export function migrateTarget(step: { target: string }, c: StepContext): string | undefined {
@@ -42,7 +42,7 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
   }
   if (step.action !== 'stamp' && (step.rehearse_first === 'always' || (step.rehearse_first === 'protected' && c.ctx.target.protected))) await rehearseBeforeMigrate(c, step.action, resolved.target);
   await confirmDestructive(step, c, [`${step.action} ${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'} on ${c.ctx.target.redacted}`]);
-  const reliedOn = await requireBackupOfCurrentRevision(c);
+  const reliedOn = await requireBackupOfCurrentRevision(c, step);
   const started = Date.now();
   const expected = step.action === 'stamp' ? undefined : expectedDurations(c);
   const ctx: CoreContext = {
@@ -102,6 +102,7 @@ export const migrateStep: StepHandler<'migrate'> = {
       `mutx-ops ${step.action} ${step.target}${timeout} ${where}`,
       step.action === 'stamp' ? `version table ${resolved.from.join(', ') || 'base'} → ${resolved.target} (no SQL runs)` : `${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'}: ${resolved.count} revision(s)`,
       ...(step.action === 'downgrade' && resolved.count > 0 ? (await downgradeSafety(c, resolved.target, { quick: step.quick_rehearsal, rows: resolved.from })).lines : []),
+      ...((resolved.count > 0 || step.action === 'stamp' ? [await backupPlanLine(c, step)] : []).filter((line): line is string => line !== undefined)),
     ];
   },
   recheck: async (step, c) => {
