@@ -3,11 +3,14 @@ import { loadGraph, migrate, planMigration, stamp, type CoreContext } from '../.
 import { readRehearsals, rehearsalStatus } from '../../core/rehearse/record';
 import { rehearseBeforeMigrate } from './rehearse';
 import { downgradeSafety, restoreInsteadOfDowngrade } from './brokenDowngrade';
+import { isRelative, resolveSeveralHeads, severalHeadsChoices } from './severalHeads';
 import { backupNote, backupPlanLine, confirmDestructive, currentRows, info, requireBackupOfCurrentRevision, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 /** Migrate targets that name run state: `selected` (picked earlier), `start` (revision when the run began). */
 export function migrateTarget(step: { target: string }, c: StepContext): string | undefined {
   if (step.target === 'selected') return c.state.vars.selectedRevision;
+  // "-1" from several heads: the rollback the operator chose (steps/severalHeads.ts).
+  if (isRelative(step.target) && c.state.vars.severalHeadsTarget) return c.state.vars.severalHeadsTarget;
   if (step.target === 'start') {
     const start = c.state.vars.startRevisions ?? [];
     return start.length === 0 ? 'base' : start.length === 1 ? start[0] : undefined;
@@ -27,6 +30,7 @@ async function absoluteTarget(step: StepOf<'migrate'>, c: StepContext): Promise<
 }
 
 async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<StepOutcome> {
+  const severalHeads = step.action === 'downgrade' ? await resolveSeveralHeads(c, step.target) : undefined;
   const resolved = await absoluteTarget(step, c);
   if (!resolved) {
     if (step.target === 'selected' && c.state.vars.selectedBackup) return { skipped: 'a backup was selected: the restore step brings the database to its revision' };
@@ -68,6 +72,10 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
     c.state.vars.selectedHeadsAfter = result.headsAfter;
     c.save();
   }
+  if (severalHeads) {
+    c.state.vars.severalHeadsAfter = result.headsAfter;
+    c.save();
+  }
   return { summary: `${step.action} ${result.headsBefore.join(', ') || 'base'} → ${result.headsAfter.join(', ') || 'base'} (${result.steps.length} revision(s))${backupNote(reliedOn)}` };
 }
 
@@ -94,6 +102,10 @@ function expectedDurations(c: StepContext): (revision: string, direction: string
 export const migrateStep: StepHandler<'migrate'> = {
   run: runMigrateStep,
   preview: async (step, c) => {
+    if (step.action === 'downgrade' && isRelative(step.target) && !c.state.vars.severalHeadsTarget) {
+      const rows = await currentRows(c);
+      if (rows.length > 1) return [`mutx-ops downgrade ${step.target} ${targetDescription(c)}`, ...severalHeadsChoices(c, rows).lines];
+    }
     const resolved = await absoluteTarget(step, c);
     const where = targetDescription(c);
     if (!resolved) return [`${step.action} ${step.target} (target chosen earlier in the run) ${where}`];
