@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, createTestProject, runCli, type TestDatabase, type TestProject } from './helpers/db';
 import { environmentsYaml } from './helpers/runbooks';
+import { writeMigration } from './helpers/migrations';
+import { loadProjectSettings } from '../src/core/config';
+import { planMigration } from '../src/core/migrations/operations';
+import { severalHeadsChoices } from '../src/runbook/steps/severalHeads';
+import type { StepContext } from '../src/runbook/steps/context';
 
 /**
  * Issue 12, item 5: after a rollback to one parent of a merge (both branch heads left, Alembic's
@@ -40,7 +45,8 @@ describe('emergency-rollback at two branch heads', () => {
     expect(out).toMatch(/\(dd52f99353f0 alone cannot be rolled back by one downgrade: its parent 5570bd6d8f6c is also below b0f1c770ae98/);
     expect(out).toContain('or forward to the merge again: `mutx-ops upgrade 071fffe7fb4c`');
     expect(out).not.toMatch(/ambiguous$|preview unavailable/m);
-    const paused = /run (\S+) paused: .*--target REV/.exec(out);
+    expect(out).toMatch(/\? the database is at 2 heads \(b0f1c770ae98, dd52f99353f0\): which rollback\? --target 5570bd6d8f6c\n/);
+    const paused = /run (\S+) paused: .*resume with `mutx-ops run --resume \1 --yes --target REV`/.exec(out);
     expect(paused, out).not.toBeNull();
     runId = paused![1]!;
     expect(await versionRows()).toEqual(['b0f1c770ae98', 'dd52f99353f0']);
@@ -54,5 +60,26 @@ describe('emergency-rollback at two branch heads', () => {
     expect(out).toMatch(/✔ downgrade (b0f1c770ae98, dd52f99353f0|dd52f99353f0, b0f1c770ae98) → 5570bd6d8f6c \(2 revision\(s\)\); backup/);
     expect(out).toMatch(/current: 5570bd6d8f6c; expected \(previous\): 5570bd6d8f6c/);
     expect(await versionRows()).toEqual(['5570bd6d8f6c']);
+  });
+});
+
+describe('the choices at several heads (a branch of two revisions, one of one)', () => {
+  it('offers "roll back only b2" (its parent is not below c1) and the common base; says c1 alone cannot; each choice leaves what it says', async () => {
+    const p = createTestProject({ copyMigrations: false });
+    try {
+      writeMigration(p.migrationsDir, 'a0', { message: 'base', upgrade: 'SELECT 1;' });
+      writeMigration(p.migrationsDir, 'b1', { revises: 'a0', upgrade: 'SELECT 1;' });
+      writeMigration(p.migrationsDir, 'b2', { revises: 'b1', upgrade: 'SELECT 1;' });
+      writeMigration(p.migrationsDir, 'c1', { revises: 'a0', upgrade: 'SELECT 1;' });
+      const settings = loadProjectSettings({ cwd: p.dir });
+      const choices = severalHeadsChoices({ ctx: { settings } } as unknown as StepContext, ['b2', 'c1']);
+      expect(choices.options.map((o) => o.value)).toEqual(['b1', 'a0']);
+      expect(choices.options[0]!.label).toBe('roll back only b2 (to b1; c1 stays): downgrade b1');
+      expect(choices.lines).toContain('  (c1 alone cannot be rolled back by one downgrade: its parent a0 is also below b2 (a downgrade to it undoes both))');
+      expect((await planMigration(settings, 'downgrade', 'b1', ['b2', 'c1'])).headsAfter.sort()).toEqual(['b1', 'c1']);
+      expect((await planMigration(settings, 'downgrade', 'a0', ['b2', 'c1'])).headsAfter).toEqual(['a0']);
+    } finally {
+      p.cleanup();
+    }
   });
 });

@@ -346,7 +346,7 @@ function answeringFlag(request: InputRequest, target: Target): string {
     case 'review':
       return request.acknowledge ? ` --confirm ${request.acknowledge.expected} --acknowledge REASON` : ' --yes';
     case 'select-target':
-      return ' --target REV (or --backup FILE)';
+      return request.prompt ? ` ${planFlag(target)} --target REV` : ' --target REV (or --backup FILE)';
     case 'skip-reason':
       return ' --skip-reason TEXT';
     case 'confirm':
@@ -370,7 +370,7 @@ function describeRequest(request: InputRequest): string {
     case 'skip-reason':
       return request.prompt;
     case 'select-target':
-      return 'choose a revision or backup (--target REV or --backup FILE)';
+      return request.prompt ?? 'choose a revision or backup (--target REV or --backup FILE)';
     case 'logs-watch':
       return request.prompt;
     case 'review':

@@ -47,7 +47,7 @@ export type InputRequest =
   | { kind: 'typed-confirmation'; prompt: string; expected: string; detail: string[] }
   | { kind: 'failure'; error: string; offers: FailureOffer[] }
   | { kind: 'skip-reason'; prompt: string }
-  | { kind: 'select-target'; options: TargetOption[] }
+  | { kind: 'select-target'; options: TargetOption[]; /** What is being chosen, when it is not "a revision or backup" (several heads). */ prompt?: string }
   | { kind: 'logs-watch'; prompt: string }
   | ReviewRequest
   | PlanRequest;

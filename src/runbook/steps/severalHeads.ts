@@ -74,10 +74,9 @@ export async function resolveSeveralHeads(c: StepContext, stepTarget: string): P
   const rows = await currentRows(c);
   if (rows.length <= 1) return undefined;
   const choices = severalHeadsChoices(c, rows);
-  for (const line of choices.lines) info(c, line);
   let value = vars.selectedRevision && choices.options.some((o) => o.value === vars.selectedRevision) ? vars.selectedRevision : undefined;
   if (!value) {
-    const response = await c.ask({ kind: 'select-target', options: choices.options });
+    const response = await c.ask({ kind: 'select-target', options: choices.options, prompt: `the database is at ${rows.length} heads (${rows.join(', ')}): which rollback? ${choices.options.map((o) => `--target ${o.value}`).join(' or ')}` });
     value = response.kind === 'select-target' ? response.value : undefined;
   }
   const chosen = choices.options.find((o) => o.value === value);
