@@ -11,12 +11,15 @@ export class Pty {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   output = '';
+  /** Bytes the command wrote so far (output keeps only the newest part). */
+  bytes = 0;
   private waiters: (() => void)[] = [];
 
   constructor(command: string, cwd: string, env: NodeJS.ProcessEnv) {
     this.child = spawn('script', ['-qfec', `stty cols 100 rows 30; exec ${command}`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     const collect = (chunk: Buffer) => {
+      this.bytes += chunk.length;
       this.output += chunk.toString('utf8');
       if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
       for (const wake of this.waiters.splice(0)) wake();

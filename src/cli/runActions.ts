@@ -8,7 +8,7 @@ import { findRunbook } from '../runbook/loader';
 import { planLines } from '../runbook/plan';
 
 export { loadRunbooks } from '../runbook/loader';
-export { listRuns, loadRunState } from '../runbook/state';
+export { isInterrupted, listRuns, loadRunState } from '../runbook/state';
 import { loadRunState } from '../runbook/state';
 import { formatBytes } from '../core/backup';
 import { coreContextFrom, operatorFrom, settingsFrom, type GlobalOptions } from './context';

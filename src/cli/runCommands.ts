@@ -69,8 +69,7 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
           all.length === 0
             ? 'no runs yet'
             : all.map((r) => {
-                // One word per state everywhere: a killed run is interrupted, one waiting for the operator is paused.
-                const state = r.interrupted ? 'interrupted (resumable)' : r.status === 'waiting' ? 'paused (resumable)' : r.status;
+                const state = runStateWord(r) + (r.interrupted || r.status === 'waiting' ? ' (resumable)' : '');
                 const step = r.steps[r.currentStep];
                 return `${r.id}  ${state.padEnd(10)} ${r.runbook} on ${r.target}${r.drill ? ' [drill]' : ''} — step ${r.currentStep + 1}/${r.steps.length}${step ? ` ${step.id}` : ''}`;
               }),
@@ -85,7 +84,7 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
     .action((runId: string, opts: { format: string }) =>
       run(async (globals, out) => {
         const settings = settingsFrom(globals);
-        const { loadRunState, runTimelineMarkdown } = await actions();
+        const { loadRunState, runTimelineMarkdown, isInterrupted } = await actions();
         if (!['text', 'md'].includes(opts.format)) throw new MutxError('usage', `--format must be text or md, not "${opts.format.slice(0, 20)}"`);
         const state = loadRunState(settings, runId);
         const records = new AuditTrail(settings.auditPath, await operatorFrom()).readAll().filter((r) => r.run_id === runId);
@@ -94,8 +93,8 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
           return;
         }
         out.result({ run: state, records }, () => [
-          `${state.id} ${state.runbook} ${state.status} on ${state.target}`,
-          ...state.steps.map((s) => `  ${s.status.padEnd(8)} ${s.id}${s.summary ? ` — ${s.summary}` : ''}${s.skipReason ? ` — skipped: ${s.skipReason}` : ''}${s.error ? ` — ${s.error}` : ''}`),
+          `${state.id} ${state.runbook} ${runStateWord({ ...state, interrupted: isInterrupted(state) })} on ${state.target}`,
+          ...state.steps.map((s) => `  ${(s.status === 'waiting' ? 'paused' : s.status).padEnd(8)} ${s.id}${s.summary ? ` — ${s.summary}` : ''}${s.skipReason ? ` — skipped: ${s.skipReason}` : ''}${s.error ? ` — ${s.error}` : ''}`),
         ]);
       }),
     );
@@ -112,3 +111,11 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
     );
 }
 
+
+/**
+ * One word per state everywhere (runs, runs show, the app's home and run view): a run whose
+ * process was killed mid-step is interrupted; one left waiting for the operator is paused.
+ */
+export function runStateWord(run: { status: string; interrupted: boolean }): string {
+  return run.status === 'running' && run.interrupted ? 'interrupted' : run.status === 'waiting' ? 'paused' : run.status;
+}

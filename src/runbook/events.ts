@@ -136,7 +136,17 @@ export type RunEvent =
   | { type: 'step-finished'; stepId: string; summary: string; durationMs: number }
   | { type: 'step-skipped'; stepId: string; reason: string }
   | { type: 'step-failed'; stepId: string; error: string; offers: FailureOffer[] }
-  | { type: 'run-finished'; runId: string; outcome: RunOutcome; switchTo?: string; message: string };
+  | { type: 'run-finished'; runId: string; outcome: RunOutcome; switchTo?: string; message: string; where?: RunEndState };
+
+/** Where a run left things, for its end-of-run summary: the database's revision(s) and the backup to go back to. */
+export interface RunEndState {
+  /** Version rows when the run ended; undefined when the database did not answer. */
+  revisions?: string[];
+  /** Version rows when the run began. */
+  startRevisions?: string[];
+  /** The backup this run took, or else the newest verified one of this target. */
+  backup?: { file: string; revisions: string[]; verified: boolean; takenInRun: boolean };
+}
 
 /** Answers the engine's questions: the headless runner from flags, the TUI from keypresses. */
 export interface InputProvider {

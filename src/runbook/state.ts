@@ -50,7 +50,8 @@ export interface RunVariables {
   quickRehearsals?: Record<string, { at: string; ok: boolean; skipped?: boolean; note: string }>;
 }
 
-export type RunStatus = 'running' | 'waiting' | 'completed' | 'aborted' | 'failed' | 'switched';
+/** `discarded`: an unfinished run the operator gave up on (home's `x`): kept, never resumed. */
+export type RunStatus = 'running' | 'waiting' | 'completed' | 'aborted' | 'failed' | 'switched' | 'discarded';
 
 export interface RunState {
   id: string;

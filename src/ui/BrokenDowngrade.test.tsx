@@ -51,10 +51,10 @@ describe('emergency-rollback in the app, downgrade broken', () => {
     expect(f).toContain('y yes · enter/n no');
     // Enter is a no: the step stops before the downgrade, naming the backup and the command.
     await press(ui, KEY.enter);
-    f = await waitForFrame(ui, 'r retry', 30_000);
+    f = await waitForFrame(ui, 't try again', 30_000);
     expect(f).toMatch(/stopped before the downgrade: the downgrade of r2 is known to fail; the backup at r1 is staging_\S+/);
     expect(await revision()).toEqual(['r2']);
-    await press(ui, 'r');
+    await press(ui, 't');
     await waitForFrame(ui, 'is known to fail: restore', 30_000);
     await press(ui, 'y');
     f = await waitForFrame(ui, /✔ 4\. Roll back the problematic migration \[destructive\] — done in .*: restored staging_\S+_r1_pre-deploy\.dump/, 60_000);

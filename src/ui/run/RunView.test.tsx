@@ -44,12 +44,12 @@ describe('RunView (recorded events)', () => {
     expect(f).toContain('a1 → c3: 3 revision(s)');
   });
 
-  it('a lock timeout with a blocker offers w (wait for it to end, then retry); the wait shows who it waits for', async () => {
+  it('a lock timeout with a blocker offers 1 (wait for it to end, then try again); the wait shows who it waits for', async () => {
     const request: InputRequest = { kind: 'failure', error: 'upgrade w2 could not get a table lock within lock_timeout 1s — blocked by pid 4242 (nightly, idle in transaction)', offers: ['retry', 'wait', 'abort'] };
     const { ui, answers } = show(snapshotOf([...MIGRATION_EVENTS, { type: 'step-failed', stepId: 'upgrade', error: request.error, offers: request.offers }, { type: 'needs-input', stepId: 'upgrade', request }], request));
-    const f = await waitForFrame(ui, 'w wait for the blocker to end, then retry');
-    expect(f).toContain('r retry · w wait for the blocker to end, then retry · a abort the run');
-    await press(ui, 'w');
+    const f = await waitForFrame(ui, '1 wait for the blocker to end, then try again');
+    expect(f).toContain('t try again · 1 wait for the blocker to end, then try again · x stop the run (aborted)');
+    await press(ui, '1');
     expect(answers).toEqual([{ kind: 'failure', choice: 'wait' }]);
     cleanup();
     const waiting = show(snapshotOf([...MIGRATION_EVENTS, { type: 'progress', stepId: 'upgrade', progress: { kind: 'blocker-wait', blockers: ['pid 4242 (nightly, idle in transaction): UPDATE users'], waitedMs: 3000 } }]));
@@ -68,7 +68,7 @@ describe('RunView (recorded events)', () => {
     const { ui, answers } = show(snapshotOf(FAILED_EVENTS, failure.request));
     const f = await waitForFrame(ui, 'switch to emergency-rollback');
     expect(f).toContain('✖ 5570bd6d8f6c: relation "users" does not exist');
-    expect(f).toContain('r retry · 1 switch to emergency-rollback · a abort the run');
+    expect(f).toContain('t try again · 1 switch to emergency-rollback · x stop the run (aborted)');
     await press(ui, '1');
     expect(answers).toEqual([{ kind: 'failure', choice: { switch: 'emergency-rollback' } }]);
   });
