@@ -87,7 +87,7 @@ function describe(request: import('../runbook/events').InputRequest): string {
     case 'skip-reason':
       return request.prompt;
     case 'select-target':
-      return request.prompt ?? `choose one of ${request.options.length} revisions/backups (--target REV or --backup FILE)`;
+      return request.prompt ? `${request.prompt} ${request.options.map((o) => `--target ${o.value}`).join(' or ')}` : `choose one of ${request.options.length} revisions/backups (--target REV or --backup FILE)`;
     case 'logs-watch':
       return request.prompt;
     case 'review':

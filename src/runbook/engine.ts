@@ -373,7 +373,7 @@ function describeRequest(request: InputRequest): string {
     case 'skip-reason':
       return request.prompt;
     case 'select-target':
-      return request.prompt ?? 'choose a revision or backup (--target REV or --backup FILE)';
+      return request.prompt ? `${request.prompt} ${request.options.map((o) => `--target ${o.value}`).join(' or ')}` : 'choose a revision or backup (--target REV or --backup FILE)';
     case 'logs-watch':
       return request.prompt;
     case 'review':

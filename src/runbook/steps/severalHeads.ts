@@ -76,7 +76,7 @@ export async function resolveSeveralHeads(c: StepContext, stepTarget: string): P
   const choices = severalHeadsChoices(c, rows);
   let value = vars.selectedRevision && choices.options.some((o) => o.value === vars.selectedRevision) ? vars.selectedRevision : undefined;
   if (!value) {
-    const response = await c.ask({ kind: 'select-target', options: choices.options, prompt: `the database is at ${rows.length} heads (${rows.join(', ')}): which rollback? ${choices.options.map((o) => `--target ${o.value}`).join(' or ')}` });
+    const response = await c.ask({ kind: 'select-target', options: choices.options, prompt: `the database is at ${rows.length} heads (${rows.join(', ')}): which rollback?` });
     value = response.kind === 'select-target' ? response.value : undefined;
   }
   const chosen = choices.options.find((o) => o.value === value);

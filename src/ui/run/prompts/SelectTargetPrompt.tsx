@@ -25,7 +25,7 @@ export function SelectTargetPrompt({ request, preselect, maxRows, onAnswer }: { 
   return (
     <Box flexDirection="column">
       <Line bold>
-        Choose the target{initial >= 0 ? <Text color={theme.muted}> (preselected: {preselect})</Text> : null}
+        {request.prompt ? `Choose: ${request.prompt}` : 'Choose the target'}{initial >= 0 ? <Text color={theme.muted}> (preselected: {preselect})</Text> : null}
         <Text color={theme.muted}> — j/k move · enter choose · esc none</Text>
       </Line>
       {request.options.length === 0 ? <Line color={theme.warn}>no candidates</Line> : null}
