@@ -339,10 +339,15 @@ describe('the plan before anything changes', () => {
 });
 
 describe('the other seed procedures', () => {
-  it('test-migrations compares the catalog after downgrade and upgrade', async () => {
-    const result = await cli(['run', 'test-migrations', '--env', 'dev', '--yes']);
+  it('test-migrations rehearses the whole chain on a scratch database and the pending upgrade on a copy; the target is not touched', async () => {
+    // No step changes the target (empty here): no plan confirmation is needed.
+    const result = await cli(['run', 'test-migrations', '--env', 'dev']);
     expect(result.exitCode, String(result.all)).toBe(0);
-    expect(String(result.stdout)).toMatch(/catalog identical to "at-head"/);
+    const out = String(result.stdout);
+    for (const check of ['single-head', 'base-to-head', 'head-to-base', 'up-down-consistency']) expect(out).toContain(`| ✔ ${check}`);
+    expect(out).toMatch(/✔ chain of 12 revision\(s\) rehearsed on mutx_rehearse_\w+ \(dropped\): 4 check\(s\) passed/);
+    expect(out).not.toContain('confirm the plan');
+    expect((await db.query<{ none: boolean }>("SELECT to_regclass('public.alembic_version') IS NULL AS none")).rows[0]).toEqual({ none: true });
     const refused = await cli(['run', 'test-migrations', '--env', 'production', '--yes']);
     expect(refused.exitCode).toBe(2);
     expect(String(refused.stderr)).toMatch(/may not run on environment "production"/);

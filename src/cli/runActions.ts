@@ -49,6 +49,7 @@ export function eventPrinter(json: boolean) {
         if (p.kind === 'backup') out(`    … ${formatBytes(p.bytes)} written, ${p.tablesDone}/${p.tablesTotal} tables, ${formatBytes(p.rateBytesPerSec)}/s${p.etaSeconds !== undefined ? `, ETA ${Math.ceil(p.etaSeconds)} s` : ''}`);
         else if (p.kind === 'migration') out(`    … ${p.direction} ${p.index}/${p.total} ${p.revision} (${formatDuration(p.elapsedMs)}${p.expectedMs !== undefined ? `; expected ~${formatDuration(p.expectedMs)}, rehearsed` : ''})`);
         else if (p.kind === 'logs') out(`    … ${p.lines} lines, ${p.matched} matching, ${p.matchesLastMinute}/min (${Math.round(p.elapsedMs / 1000)}/${Math.round(p.durationMs / 1000)} s)`);
+        else if (p.kind === 'blocker-wait') out(`    … waiting for ${p.blockers.join('; ')} to end (${formatDuration(p.waitedMs)}), then retry`);
         else if (p.kind === 'lock-wait') out(`    … waiting for the migration lock held by ${p.holder ?? 'another session'}`);
         break;
       }
@@ -91,7 +92,7 @@ function describe(request: import('../runbook/events').InputRequest): string {
     case 'skip-reason':
       return request.prompt;
     case 'select-target':
-      return `choose one of ${request.options.length} revisions/backups (--target REV or --backup FILE)`;
+      return request.prompt ? `${request.prompt} ${request.options.map((o) => `--target ${o.value}`).join(' or ')}` : `choose one of ${request.options.length} revisions/backups (--target REV or --backup FILE)`;
     case 'logs-watch':
       return request.prompt;
     case 'review':
@@ -126,7 +127,7 @@ export interface RunFlags {
 
 export async function headlessRun(globals: GlobalOptions, name: string | undefined, flags: RunFlags, signal: AbortSignal): Promise<number> {
   const onFailure = (flags.onFailure ?? 'abort') as HeadlessAnswers['onFailure'];
-  if (!['abort', 'retry', 'skip', 'switch'].includes(onFailure)) throw new MutxError('usage', `--on-failure must be abort, retry, skip or switch, not "${String(flags.onFailure).slice(0, 20)}"`);
+  if (!['abort', 'retry', 'skip', 'switch', 'wait'].includes(onFailure)) throw new MutxError('usage', `--on-failure must be abort, retry, skip, switch or wait, not "${String(flags.onFailure).slice(0, 20)}"`);
   const onBrokenDowngrade = flags.onBrokenDowngrade as HeadlessAnswers['onBrokenDowngrade'];
   if (onBrokenDowngrade !== undefined && !['restore', 'stop'].includes(onBrokenDowngrade)) throw new MutxError('usage', `--on-broken-downgrade must be restore or stop, not "${String(flags.onBrokenDowngrade).slice(0, 20)}"`);
   if (onFailure === 'skip' && !flags.skipReason) throw new MutxError('usage', '--on-failure skip needs --skip-reason TEXT (it goes into the audit trail)');

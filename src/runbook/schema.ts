@@ -7,7 +7,8 @@ import { z } from 'zod';
 const id = z.string().regex(/^[a-z0-9][a-z0-9-_]{0,62}$/, 'must be lowercase letters, digits, - or _');
 
 export const failureOfferSchema = z.union([
-  z.enum(['retry', 'skip', 'abort']),
+  /** wait: until the session that blocked the step is gone (or its transaction ended), then retry — offered after a lock timeout with nothing applied. */
+  z.enum(['retry', 'skip', 'abort', 'wait']),
   z.object({ switch: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/) }).strict(),
 ]);
 export type FailureOffer = z.infer<typeof failureOfferSchema>;
@@ -182,6 +183,12 @@ export const stepSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('catalog'), action: z.enum(['snapshot', 'compare']), name: id }).strict(),
   /** The migration review of a plan (what it locks, what a downgrade loses), shown and acknowledged. */
   z.object({ ...base, type: z.literal('review'), ...reviewSpecSchema.shape }).strict(),
+  /**
+   * `mutx-ops test`'s checks of the whole chain (one head, base → head, models, head → base, each
+   * revision up/down/up with the catalog compared) on a scratch database built from the files on
+   * the target's server (steps/chainTest.ts); the target itself is not touched.
+   */
+  z.object({ ...base, type: z.literal('chain-test') }).strict(),
   /** The plan on a throwaway copy of the target's schema first (steps/rehearse.ts). */
   z.object({ ...base, type: z.literal('rehearse'), action: z.enum(['upgrade', 'downgrade']), target: z.string().min(1).max(64), round_trip: z.boolean().default(true), protected_only: z.boolean().default(true), timeout_seconds: z.number().positive().default(600) }).strict(),
 ]);

@@ -25,7 +25,7 @@ export function SelectTargetPrompt({ request, preselect, current, maxRows, onAns
   return (
     <Box flexDirection="column">
       <Line bold>
-        Choose the target{initial >= 0 ? <Text color={theme.muted}> (preselected: {preselect})</Text> : null}
+        {request.prompt ? `Choose: ${request.prompt}` : 'Choose the target'}{initial >= 0 ? <Text color={theme.muted}> (preselected: {preselect})</Text> : null}
         {current ? <Text color={theme.accent}> · the database is at {current.join('+') || 'base'}</Text> : null}
         <Text color={theme.muted}> — j/k move · enter choose · esc none</Text>
       </Line>
