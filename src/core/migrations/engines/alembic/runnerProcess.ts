@@ -226,7 +226,11 @@ export class RunnerSession {
       this.push(event);
     });
     this.exitPromise = new Promise((resolve) => {
-      child.on('exit', (code, signal) => resolve({ code: code ?? undefined, signal: signal ?? undefined }));
+      // 'close' comes once stdout and the event pipe are drained too: the runner ends with
+      // os._exit right after its last line, so at 'exit' offline SQL may still be in the pipe.
+      // A process the runner left holding the pipes must not keep mutx-ops waiting: 1 s at most.
+      child.on('close', (code, signal) => resolve({ code: code ?? undefined, signal: signal ?? undefined }));
+      child.on('exit', (code, signal) => setTimeout(() => resolve({ code: code ?? undefined, signal: signal ?? undefined }), 1000).unref());
       child.on('error', (error) => {
         this.stderr.push(redactSecrets(String((error as Error).message)));
         resolve({ code: 127 });
