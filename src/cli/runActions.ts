@@ -8,7 +8,7 @@ import { findRunbook } from '../runbook/loader';
 import { planLines } from '../runbook/plan';
 
 export { loadRunbooks } from '../runbook/loader';
-export { listRuns, loadRunState } from '../runbook/state';
+export { isInterrupted, listRuns, loadRunState } from '../runbook/state';
 import { loadRunState } from '../runbook/state';
 import { formatBytes } from '../core/backup';
 import { coreContextFrom, operatorFrom, settingsFrom, type GlobalOptions } from './context';
@@ -44,7 +44,7 @@ export function eventPrinter(json: boolean) {
         lastProgress.set(event.stepId, now);
         const p = event.progress;
         if (p.kind === 'backup') out(`    … ${formatBytes(p.bytes)} written, ${p.tablesDone}/${p.tablesTotal} tables, ${formatBytes(p.rateBytesPerSec)}/s${p.etaSeconds !== undefined ? `, ETA ${Math.ceil(p.etaSeconds)} s` : ''}`);
-        else if (p.kind === 'migration') out(`    … ${p.direction} ${p.index}/${p.total} ${p.revision} (${formatDuration(p.elapsedMs)})`);
+        else if (p.kind === 'migration') out(`    … ${p.direction} ${p.index}/${p.total} ${p.revision} (${formatDuration(p.elapsedMs)}${p.expectedMs !== undefined ? `; expected ~${formatDuration(p.expectedMs)}, rehearsed` : ''})`);
         else if (p.kind === 'logs') out(`    … ${p.lines} lines, ${p.matched} matching, ${p.matchesLastMinute}/min (${Math.round(p.elapsedMs / 1000)}/${Math.round(p.durationMs / 1000)} s)`);
         else if (p.kind === 'lock-wait') out(`    … waiting for the migration lock held by ${p.holder ?? 'another session'}`);
         break;
@@ -110,6 +110,7 @@ export interface RunFlags {
   onFailure?: string;
   skipReason?: string;
   acknowledge?: string;
+  onBrokenDowngrade?: string;
   resume?: string;
   drill?: boolean;
   target?: string;
@@ -121,6 +122,8 @@ export interface RunFlags {
 export async function headlessRun(globals: GlobalOptions, name: string | undefined, flags: RunFlags, signal: AbortSignal): Promise<number> {
   const onFailure = (flags.onFailure ?? 'abort') as HeadlessAnswers['onFailure'];
   if (!['abort', 'retry', 'skip', 'switch'].includes(onFailure)) throw new MutxError('usage', `--on-failure must be abort, retry, skip or switch, not "${String(flags.onFailure).slice(0, 20)}"`);
+  const onBrokenDowngrade = flags.onBrokenDowngrade as HeadlessAnswers['onBrokenDowngrade'];
+  if (onBrokenDowngrade !== undefined && !['restore', 'stop'].includes(onBrokenDowngrade)) throw new MutxError('usage', `--on-broken-downgrade must be restore or stop, not "${String(flags.onBrokenDowngrade).slice(0, 20)}"`);
   if (onFailure === 'skip' && !flags.skipReason) throw new MutxError('usage', '--on-failure skip needs --skip-reason TEXT (it goes into the audit trail)');
   // A resumed run goes back to the environment it started on unless told otherwise.
   const resume = flags.resume ? loadRunState(settingsFrom(globals), flags.resume) : undefined;
@@ -131,7 +134,7 @@ export async function headlessRun(globals: GlobalOptions, name: string | undefin
   const logDurationSeconds = flags.logsDuration === undefined ? undefined : Number(flags.logsDuration);
   if (logDurationSeconds !== undefined && !(logDurationSeconds > 0)) throw new MutxError('usage', `--logs-duration must be a positive number of seconds, not "${String(flags.logsDuration).slice(0, 20)}"`);
   const preset = { selectedRevision: flags.target, selectedBackup: flags.backup, logSource: flags.logSource, logDurationSeconds };
-  const input = new HeadlessInput({ yes: Boolean(flags.yes), confirm: flags.confirm, onFailure, skipReason: flags.skipReason, acknowledge: flags.acknowledge });
+  const input = new HeadlessInput({ yes: Boolean(flags.yes), confirm: flags.confirm, onFailure, skipReason: flags.skipReason, acknowledge: flags.acknowledge, onBrokenDowngrade });
   const onEvent = eventPrinter(Boolean(globals.json));
   const loaded = resume ? findRunbook(ctx.settings.runbooksPath, resume.runbookFile) : findRunbook(ctx.settings.runbooksPath, runbookName);
   const result = await runFollowingSwitches({ loaded, ctx, environment, drill: flags.drill, resume, input, onEvent, signal, preset }, { logSource: flags.logSource, logDurationSeconds });

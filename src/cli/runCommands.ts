@@ -33,6 +33,7 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
     .option('--confirm <dbname>', 'type the database name for destructive steps on a protected environment')
     .option('--on-failure <what>', 'abort (default), retry, skip or switch (to the runbook the step offers)')
     .option('--skip-reason <text>', 'reason recorded when --on-failure skip skips a step')
+    .option('--on-broken-downgrade <what>', 'a downgrade known to fail: restore (the verified backup at the target revision instead) or stop (default: pause before it, exit 5)')
     .option('--acknowledge <reason>', 'go ahead despite an error-level review finding on a protected environment (with --confirm; recorded in the audit trail)')
     .option('--resume <runId>', 'continue an interrupted or paused run at its step')
     .option('--drill', 'mark the run as a practice drill in the audit trail')
@@ -68,8 +69,7 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
           all.length === 0
             ? 'no runs yet'
             : all.map((r) => {
-                // One word per state everywhere: a killed run is interrupted, one waiting for the operator is paused.
-                const state = r.interrupted ? 'interrupted (resumable)' : r.status === 'waiting' ? 'paused (resumable)' : r.status;
+                const state = runStateWord(r) + (r.interrupted || r.status === 'waiting' ? ' (resumable)' : '');
                 const step = r.steps[r.currentStep];
                 return `${r.id}  ${state.padEnd(10)} ${r.runbook} on ${r.target}${r.drill ? ' [drill]' : ''} — step ${r.currentStep + 1}/${r.steps.length}${step ? ` ${step.id}` : ''}`;
               }),
@@ -84,7 +84,7 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
     .action((runId: string, opts: { format: string }) =>
       run(async (globals, out) => {
         const settings = settingsFrom(globals);
-        const { loadRunState, runTimelineMarkdown } = await actions();
+        const { loadRunState, runTimelineMarkdown, isInterrupted } = await actions();
         if (!['text', 'md'].includes(opts.format)) throw new MutxError('usage', `--format must be text or md, not "${opts.format.slice(0, 20)}"`);
         const state = loadRunState(settings, runId);
         const records = new AuditTrail(settings.auditPath, await operatorFrom()).readAll().filter((r) => r.run_id === runId);
@@ -93,8 +93,8 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
           return;
         }
         out.result({ run: state, records }, () => [
-          `${state.id} ${state.runbook} ${state.status} on ${state.target}`,
-          ...state.steps.map((s) => `  ${s.status.padEnd(8)} ${s.id}${s.summary ? ` — ${s.summary}` : ''}${s.skipReason ? ` — skipped: ${s.skipReason}` : ''}${s.error ? ` — ${s.error}` : ''}`),
+          `${state.id} ${state.runbook} ${runStateWord({ ...state, interrupted: isInterrupted(state) })} on ${state.target}`,
+          ...state.steps.map((s) => `  ${(s.status === 'waiting' ? 'paused' : s.status).padEnd(8)} ${s.id}${s.summary ? ` — ${s.summary}` : ''}${s.skipReason ? ` — skipped: ${s.skipReason}` : ''}${s.error ? ` — ${s.error}` : ''}`),
         ]);
       }),
     );
@@ -111,3 +111,11 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
     );
 }
 
+
+/**
+ * One word per state everywhere (runs, runs show, the app's home and run view): a run whose
+ * process was killed mid-step is interrupted; one left waiting for the operator is paused.
+ */
+export function runStateWord(run: { status: string; interrupted: boolean }): string {
+  return run.status === 'running' && run.interrupted ? 'interrupted' : run.status === 'waiting' ? 'paused' : run.status;
+}

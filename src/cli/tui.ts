@@ -25,11 +25,12 @@ import { releaseSandboxSync } from '../core/sandbox';
 import { prepareAppTarget, releaseOwnSandbox, type AppTarget } from './appTarget';
 import { runRunbook } from '../runbook/engine';
 import { findRunbook, loadRunbooks } from '../runbook/loader';
-import { loadRunState, resumableRuns } from '../runbook/state';
+import { loadRunState, resumableRuns, saveRunState } from '../runbook/state';
+import { claimRun } from '../runbook/runLock';
 import { App } from '../ui/App';
 import { exitSummaryLines, SessionRecord, type StatusReading } from './exitSummary';
 import type { BackupEntry, DrillDebriefView, HistoryView, RunbookInfo, Services } from '../ui/services';
-import { findScenario, loadScenarios, prepareDrill, type Debrief, type DrillSession } from '../runbook/drill/drill';
+import { drillDatabaseName, findScenario, loadScenarios, prepareDrill, type Debrief, type DrillSession } from '../runbook/drill/drill';
 import { operatorFrom, settingsFrom, targetFrom, type GlobalOptions } from './context';
 
 export interface ServiceBase {
@@ -155,7 +156,7 @@ export function createServices(base: ServiceBase): Services {
           };
         }),
         errors: errors.map((error) => oneLine(error)),
-        drills: loadScenarios(settings).scenarios.map(({ scenario }) => ({ name: scenario.name, title: scenario.title, runbook: scenario.runbook, fault: scenario.fault.type, briefing: scenario.briefing })),
+        drills: loadScenarios(settings).scenarios.map(({ scenario }) => ({ name: scenario.name, title: scenario.title, runbook: scenario.runbook, fault: scenario.fault.type, briefing: scenario.briefing, database: drillDatabaseName(scenario.name) })),
       };
     },
 
@@ -185,6 +186,23 @@ export function createServices(base: ServiceBase): Services {
             steps: run.steps.map((step) => ({ id: step.id, status: step.status, skipReason: step.skipReason })),
           };
         });
+    },
+
+    discardRun(id) {
+      const run = loadRunState(settings, id);
+      if (target && run.target !== target.redacted) throw new Error(`run ${id} is on ${run.target}, not this target`);
+      if (run.status !== 'running' && run.status !== 'waiting') throw new Error(`run ${id} is ${run.status}: nothing to discard`);
+      // Owning the run's lock proves no live process is running it (the lock is kept while we write).
+      const claim = claimRun(settings, id, operator.name);
+      try {
+        const before = run.status;
+        run.status = 'discarded';
+        run.message = `discarded by ${operator.name} at step ${run.currentStep + 1}/${run.steps.length} (was ${before})`;
+        saveRunState(settings, run);
+        audit.append({ action: 'run.discard', phase: 'event', target: run.target, run_id: run.id, drill: run.drill, details: { runbook: run.runbook, step: run.steps[run.currentStep]?.id, was: before } });
+      } finally {
+        claim.release();
+      }
     },
 
     async startRun(name, options) {
@@ -280,6 +298,24 @@ export function createServices(base: ServiceBase): Services {
       } finally {
         await client?.end().catch(() => {});
       }
+    },
+
+    async downgradeSql(to) {
+      const { reviewFrom } = await import('../core/review/review');
+      const client = await openClient(ctx());
+      let rows: string[];
+      try {
+        rows = await readVersionRows(client, versionNames(settings));
+      } finally {
+        await client.end().catch(() => {});
+      }
+      // The plan the rollback's downgrade would run; Alembic renders it offline (nothing is executed).
+      const report = await reviewFrom(settings, 'downgrade', to, rows, undefined, { target, operator });
+      return {
+        from: report.from,
+        to: report.to,
+        revisions: report.revisions.map((r) => ({ revision: r.revision, message: r.message, file: r.file, statements: r.statements.map((st) => st.sql) })),
+      };
     },
 
     async backups() {

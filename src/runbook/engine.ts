@@ -3,12 +3,14 @@ import { MutxError, oneLine } from '../core/errors';
 import { openClient, versionNames, type CoreContext } from '../core/migrations/operations';
 import { readVersionRows } from '../core/migrations/versionTable';
 import type { FailureOffer, Step } from './schema';
-import type { InputProvider, InputRequest, InputResponse, RunEvent, RunOutcome, StepSummary } from './events';
+import type { InputProvider, InputRequest, InputResponse, RunEndState, RunEvent, RunOutcome, StepSummary } from './events';
+import { latestVerifiedBackup, listBackups } from '../core/backup';
 import type { LoadedRunbook } from './loader';
 import { claimRun } from './runLock';
 import { loadRunState, newRunId, saveRunState, type RunState, type StepState } from './state';
 import { classifyFailure, describeFailureState, offersFor } from './failureOffers';
-import { buildPlan, planRequest } from './plan';
+import { buildPlan, planFlag, planRequest } from './plan';
+import type { Target } from '../core/connection';
 import { findRunbook } from './loader';
 import { readPartialMigrations } from '../core/migrations/ledger';
 import { changesSomething, isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
@@ -74,6 +76,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
     // Read again now that this process owns the run: the state the caller loaded may predate the
     // last steps of a process that was still running it.
     state = loadRunState(ctx.settings, runId);
+    if (state.status === 'discarded') throw new MutxError('usage', `run ${state.id} was discarded${state.message ? ` (${state.message})` : ''}: it is not resumed`, { hint: 'start a new run' });
     if (state.runbookChecksum !== loaded.checksum) {
       throw new MutxError('runbook', `${loaded.file} changed since run ${state.id} started`, { hint: 'start a new run, or restore the runbook file the run started with' });
     }
@@ -174,14 +177,15 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
     return undefined;
   };
 
-  const finish = (outcome: RunOutcome, message: string, switchTo?: string): RunResult => {
+  const finish = async (outcome: RunOutcome, message: string, switchTo?: string): Promise<RunResult> => {
+    const where = await endState(runCtx, state);
     state.status = outcome === 'completed' ? 'completed' : outcome === 'switched' ? 'switched' : outcome === 'paused' ? 'waiting' : outcome === 'aborted' ? 'aborted' : 'failed';
     state.switchTo = switchTo;
     state.message = message;
     save();
     const auditOutcome = outcome === 'completed' || outcome === 'switched' ? 'ok' : outcome === 'paused' ? 'interrupted' : outcome === 'aborted' ? 'cancelled' : 'failed';
     operation.end(auditOutcome, { details: { runbook: runbook.name, outcome, switchTo, message } });
-    onEvent({ type: 'run-finished', runId: state.id, outcome, switchTo, message });
+    onEvent({ type: 'run-finished', runId: state.id, outcome, switchTo, message, where });
     return { runId: state.id, outcome, switchTo, message };
   };
 
@@ -242,7 +246,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
             stepState.status = 'waiting';
             save();
             audit('run.step', { step: step.id, status: 'waiting', request: error.request.kind });
-            return finish('paused', `step "${step.title}" needs the operator (${describeRequest(error.request)}); resume with \`mutx-ops run --resume ${state.id}${answeringFlag(error.request)}\` or in the app`);
+            return finish('paused', `step "${step.title}" needs the operator (${describeRequest(error.request)}); resume with \`mutx-ops run --resume ${state.id}${answeringFlag(error.request, ctx.target)}\` or in the app`);
           }
           const message = oneLine(error);
           stepState.status = 'failed';
@@ -304,13 +308,13 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
     return finish('completed', `runbook ${runbook.name} completed`);
   } catch (error) {
     if (error instanceof NeedsOperator) return finish('paused', 'needs the operator');
-    finish(signal.aborted ? 'aborted' : 'failed', oneLine(error));
+    await finish(signal.aborted ? 'aborted' : 'failed', oneLine(error));
     throw error;
   }
 }
 
 /** The flag that answers a question headless, for the pause hint (never a generic one that would not). */
-function answeringFlag(request: InputRequest): string {
+function answeringFlag(request: InputRequest, target: Target): string {
   switch (request.kind) {
     case 'typed-confirmation':
       return ` --confirm ${request.expected}`;
@@ -322,6 +326,8 @@ function answeringFlag(request: InputRequest): string {
       return ' --target REV (or --backup FILE)';
     case 'skip-reason':
       return ' --skip-reason TEXT';
+    case 'confirm':
+      return request.explicit === 'on-broken-downgrade' ? ` ${planFlag(target)} --on-broken-downgrade restore` : ' --yes';
     default:
       return ' --yes';
   }
@@ -330,7 +336,8 @@ function answeringFlag(request: InputRequest): string {
 function describeRequest(request: InputRequest): string {
   switch (request.kind) {
     case 'confirm':
-      return request.prompt;
+      // A question only an explicit flag answers names what it would do by hand too.
+      return request.explicit ? `${request.prompt} — ${request.detail?.at(-1) ?? ''}` : request.prompt;
     case 'checklist-item':
       return `checklist item "${request.label}"`;
     case 'typed-confirmation':
@@ -363,6 +370,20 @@ async function readDatabaseState(ctx: CoreContext): Promise<{ rows: string[]; ha
   } catch {
     return undefined;
   }
+}
+
+/** The end-of-run summary's facts: the revision now (read again) and the backup to go back to. */
+async function endState(ctx: CoreContext, state: RunState): Promise<RunEndState> {
+  const rows = await readDatabaseState({ ...ctx, signal: undefined });
+  let backup: RunEndState['backup'];
+  try {
+    const taken = state.vars.runBackup ? listBackups(ctx.settings).find((b) => b.file === state.vars.runBackup) : undefined;
+    const record = taken ?? latestVerifiedBackup(ctx.settings, ctx.target, Number.POSITIVE_INFINITY);
+    if (record) backup = { file: record.file, revisions: record.revisions, verified: record.verified?.ok === true, takenInRun: record === taken };
+  } catch {
+    backup = undefined;
+  }
+  return { revisions: rows?.rows, startRevisions: state.vars.startRevisions, backup };
 }
 
 async function readStartRevisions(ctx: CoreContext): Promise<string[]> {

@@ -17,13 +17,30 @@ export interface StepSummary {
 
 export type StepProgress =
   | { kind: 'backup'; tablesDone: number; tablesTotal: number; bytes: number; rateBytesPerSec: number; etaSeconds?: number }
-  | { kind: 'migration'; index: number; total: number; revision: string; direction: string; elapsedMs: number }
+  | {
+      kind: 'migration';
+      index: number;
+      total: number;
+      revision: string;
+      direction: string;
+      elapsedMs: number;
+      /** This revision's duration in its last ok rehearsal (same file checksum, same direction), when there is one. */
+      expectedMs?: number;
+    }
   | { kind: 'logs'; matched: number; lines: number; matchesLastMinute: number; elapsedMs: number; durationMs: number }
   | { kind: 'command'; elapsedMs: number; timeoutMs: number }
   | { kind: 'lock-wait'; holder?: string; waitedMs: number };
 
 export type InputRequest =
-  | { kind: 'confirm'; prompt: string; detail?: string[]; /** Enter answers no (a question whose yes loses data). */ defaultNo?: boolean }
+  | {
+      kind: 'confirm';
+      prompt: string;
+      detail?: string[];
+      /** Enter answers no (a question whose yes loses data). */
+      defaultNo?: boolean;
+      /** Headless, `--yes` does not answer it: only this flag's explicit value (`--on-broken-downgrade restore`). */
+      explicit?: 'on-broken-downgrade';
+    }
   | { kind: 'checklist-item'; itemId: string; label: string; index: number; total: number }
   | { kind: 'typed-confirmation'; prompt: string; expected: string; detail: string[] }
   | { kind: 'failure'; error: string; offers: FailureOffer[] }
@@ -117,7 +134,17 @@ export type RunEvent =
   | { type: 'step-finished'; stepId: string; summary: string; durationMs: number }
   | { type: 'step-skipped'; stepId: string; reason: string }
   | { type: 'step-failed'; stepId: string; error: string; offers: FailureOffer[] }
-  | { type: 'run-finished'; runId: string; outcome: RunOutcome; switchTo?: string; message: string };
+  | { type: 'run-finished'; runId: string; outcome: RunOutcome; switchTo?: string; message: string; where?: RunEndState };
+
+/** Where a run left things, for its end-of-run summary: the database's revision(s) and the backup to go back to. */
+export interface RunEndState {
+  /** Version rows when the run ended; undefined when the database did not answer. */
+  revisions?: string[];
+  /** Version rows when the run began. */
+  startRevisions?: string[];
+  /** The backup this run took, or else the newest verified one of this target. */
+  backup?: { file: string; revisions: string[]; verified: boolean; takenInRun: boolean };
+}
 
 /** Answers the engine's questions: the headless runner from flags, the TUI from keypresses. */
 export interface InputProvider {

@@ -12,6 +12,8 @@ export interface HeadlessAnswers {
   /** Why the run goes ahead despite an error-level review finding (protected environments, with confirm). */
   acknowledge?: string;
   maxRetries?: number;
+  /** A downgrade known to fail: `restore` takes the backup at the target revision instead; `stop` (default) pauses before it. */
+  onBrokenDowngrade?: 'restore' | 'stop';
 }
 
 /** Answers from command-line flags; anything it cannot answer pauses the run (resumable). */
@@ -23,6 +25,11 @@ export class HeadlessInput implements InputProvider {
   async ask(stepId: string, request: InputRequest, signal: AbortSignal): Promise<InputResponse> {
     switch (request.kind) {
       case 'confirm':
+        // Restoring instead of a broken downgrade is chosen explicitly, never by --yes.
+        if (request.explicit === 'on-broken-downgrade') {
+          if (this.answers.onBrokenDowngrade === 'restore') return { kind: 'confirm', ok: true };
+          throw new NeedsOperator(request);
+        }
         if (this.answers.yes) return { kind: 'confirm', ok: true };
         throw new NeedsOperator(request);
       case 'checklist-item':

@@ -91,6 +91,12 @@ export const stepSchema = z.discriminatedUnion('type', [
       purge: z.boolean().default(false),
       /** Rehearse the plan (with its round trip) on a copy first and stop when it fails (steps/rehearse.ts). */
       rehearse_first: z.enum(['never', 'protected', 'always']).default('never'),
+      /**
+       * Downgrades: when the record of rehearsals knows nothing about a revision's downgrade, rehearse
+       * it now on a schema-only copy (steps/brokenDowngrade.ts); a downgrade known to fail is replaced
+       * by the offer to restore the backup taken at the target revision either way.
+       */
+      quick_rehearsal: z.boolean().default(true),
     })
     .strict(),
   z

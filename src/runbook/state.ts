@@ -43,9 +43,12 @@ export interface RunVariables {
   logBaselines?: Record<string, { perMinute: number; windowMs: number; matched: number }>;
   /** The plan was confirmed before the first changing step (typed name, y, or Enter on the sandbox). */
   planConfirmed?: { mode: 'typed' | 'yes' | 'enter'; at: string; step: string };
+  /** Quick rehearsals of downgrades nothing was known about, by "rows>target": run (or skipped) once per run. */
+  quickRehearsals?: Record<string, { at: string; ok: boolean; skipped?: boolean; note: string }>;
 }
 
-export type RunStatus = 'running' | 'waiting' | 'completed' | 'aborted' | 'failed' | 'switched';
+/** `discarded`: an unfinished run the operator gave up on (home's `x`): kept, never resumed. */
+export type RunStatus = 'running' | 'waiting' | 'completed' | 'aborted' | 'failed' | 'switched' | 'discarded';
 
 export interface RunState {
   id: string;

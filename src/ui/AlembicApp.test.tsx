@@ -36,7 +36,7 @@ describe('the app on an Alembic project', () => {
     expect(f).toContain('deploy');
   });
 
-  it('history: the graph with its branch point and four-parent merge; r rolls back through Alembic', async () => {
+  it('history: the graph with its branch point and four-parent merge; d shows the downgrade SQL, y rolls back through Alembic', async () => {
     const { services } = realServices({ projectDir: project.dir, url: db.url });
     const ui = renderApp(services, { columns: 140, rows: 45 });
     await waitForFrame(ui, 'Runbooks');
@@ -52,7 +52,11 @@ describe('the app on an Alembic project', () => {
     // Down to the merge, one row below the current revision, and roll back to it.
     await press(ui, 'j');
     await waitForFrame(ui, /› \S* +f00dfeedcafe/);
-    await press(ui, 'r');
+    await press(ui, 'd');
+    // Alembic's offline downgrade SQL first, before any run starts.
+    await waitForFrame(ui, 'the downgrade SQL of', 30_000);
+    await waitForFrame(ui, 'DROP INDEX CONCURRENTLY IF EXISTS ix_deployments_created_at', 30_000);
+    await press(ui, 'y');
     // The downgrade's review (through Alembic's offline SQL) is read before anything changes.
     await waitForFrame(ui, 'DROP INDEX CONCURRENTLY IF EXISTS ix_deployments_created_at', 30_000);
     await press(ui, KEY.enter);
@@ -69,22 +73,22 @@ describe('the app on an Alembic project', () => {
     const ui = renderApp(services, { columns: 140, rows: 45 });
     await waitForFrame(ui, 'Runbooks');
     await press(ui, 'h');
-    await waitForFrame(ui, 'n new revision');
-    await press(ui, 'n');
+    await waitForFrame(ui, 'c new revision');
+    await press(ui, 'c');
     await waitForFrame(ui, 'message:');
     await type(ui, 'add notes to agents');
     await press(ui, KEY.enter);
-    await waitForFrame(ui, 'a autogenerates');
-    await press(ui, 'a');
+    await waitForFrame(ui, '1 autogenerates');
+    await press(ui, '1');
     // Alembic refuses to autogenerate against a database that is not at head: its reason, nothing written.
     await waitForFrame(ui, /✖ .*not up to date/i, 30_000);
     const before = fs.readdirSync(`${project.dir}/src/api/models/migrations/versions`).length;
     await press(ui, KEY.escape);
-    await press(ui, 'n');
+    await press(ui, 'c');
     await waitForFrame(ui, 'message:');
     await type(ui, 'add notes to agents');
     await press(ui, KEY.enter);
-    await press(ui, 'e');
+    await press(ui, '2');
     const shown = await waitForFrame(ui, /✔ created .*add_notes_to_agents\.py/, 30_000);
     expect(shown).toContain("down_revision = 'head_0012'");
     expect(shown).toContain('def upgrade()');

@@ -212,7 +212,8 @@ describe('home', () => {
     expect(lines[first]).toMatch(/^› ⚠ flow-downgrade/);
     expect(first).toBeLessThan(lines.findIndex((l) => l.includes('flow-recover')));
     expect(lines.findIndex((l) => l.includes('flow-recover'))).toBeLessThan(lines.findIndex((l) => l.includes('flow-basic')));
-    expect(frame(ui)).toContain('enter start / resume · / filter · h history · b backups · l logs · a audit');
+    // The footer: home's keys as far as they fit, then `? help · q quit`, never cut.
+    expect(frame(ui)).toMatch(/enter start \/ resume · \/ filter · h history · b backups · .*· \? help · q quit$/);
   });
 
   it('a protected environment gets a banner that says so in words', async () => {
@@ -282,8 +283,8 @@ describe('runbook flows (real engine)', () => {
     // No verified backup younger than backup_max_age_minutes: the engine refuses to touch production.
     f = await waitForFrame(ui, 'refusing to change a protected', 30_000);
     expect(f).toContain('no verified backup of');
-    expect(f).toContain('a abort the run');
-    await press(ui, 'a');
+    expect(f).toContain('x stop the run (aborted)');
+    await press(ui, 'x');
     await waitForFrame(ui, '✖ run failed');
     expect(await revision()).toEqual([HEAD]);
   });
@@ -292,7 +293,7 @@ describe('runbook flows (real engine)', () => {
     const { services, audit } = await setup({ atHead: true });
     const ui = renderApp(services);
     await start(ui, 'flow-skip');
-    let f = await waitForFrame(ui, 'r retry · s skip (with a reason) · a abort the run', 30_000);
+    let f = await waitForFrame(ui, 't try again · s skip (with a reason) · x stop the run (aborted)', 30_000);
     expect(f).toContain('✖ 1. Expect an empty database — failed');
     await press(ui, 's');
     await waitForFrame(ui, 'Why skip it?');
@@ -389,7 +390,7 @@ describe('runbook flows (real engine)', () => {
 });
 
 describe('screens (real services)', () => {
-  it('backups: the catalog with verified state; v verifies; r restores through the restore runbook', async () => {
+  it('backups: the catalog with verified state; v verifies; o restores through the restore runbook', async () => {
     const { services, settings, audit, db, revision } = await setup({ atHead: true });
     const ctx = { settings, operator: { name: 'tester', host: 'test-host' }, audit, target: parseTarget({ url: db.url, environment: 'staging' }) };
     const record = await backupDatabase(ctx, { verify: true, label: 'before-change' });
@@ -402,10 +403,10 @@ describe('screens (real services)', () => {
     expect(f).toContain('[before-change]');
     expect(f).toContain(path.dirname(record.file));
     expect(f).toMatch(/✔ yes/);
-    expect(f).toContain('r restore (restore-backup)');
+    expect(f).toContain('o restore this backup (restore-backup');
     await press(ui, 'v');
     f = await waitForFrame(ui, /✔ verified: checksum ok, \d+ TOC entries/, 30_000);
-    await press(ui, 'r');
+    await press(ui, 'o');
     // The plan names the backup and says the database is overwritten; y runs it.
     f = await waitForFrame(ui, 'Run this plan? Next: "Restore it"', 30_000);
     expect(f).toMatch(/the database mutx_tui_\w+ is overwritten/);
@@ -431,7 +432,7 @@ describe('screens (real services)', () => {
     for (const line of f.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
   });
 
-  it('history: the graph shows the merge, applied vs pending; r rolls back to the picked revision', async () => {
+  it('history: the graph shows the merge, applied vs pending; d shows the downgrade SQL, then y rolls back to the picked revision', async () => {
     const { services, revision } = await setup({ atHead: true });
     const ui = renderApp(services, { columns: 120, rows: 40 });
     await waitForFrame(ui, 'Runbooks');
@@ -440,12 +441,19 @@ describe('screens (real services)', () => {
     expect(f).toContain('current 9d3e71c2a5b8');
     expect(f).toMatch(/› ● +9d3e71c2a5b8 applied \(head, current\)/);
     expect(f).toMatch(/mergepoint|merge/);
-    await press(ui, 'r');
+    expect(f).toMatch(/9d3e71c2a5b8 applied \(head, current\) ◀ the database is here/);
+    await press(ui, 'd');
     f = await waitForFrame(ui, 'is the current revision: nothing to roll back');
     await press(ui, 'j');
     f = await waitForFrame(ui, (fr) => /› \S* +\w{12} applied/.test(fr) && !/› \S* +9d3e71c2a5b8/.test(fr));
     const picked = /› \S* +(\w{12}) applied/.exec(f)![1]!;
-    await press(ui, 'r');
+    await press(ui, 'd');
+    // Before any run starts: the SQL the downgrade runs, revision by revision.
+    f = await waitForFrame(ui, `Roll back 9d3e71c2a5b8 → ${picked}: the downgrade SQL of 1 revision(s)`, 30_000);
+    expect(f).toMatch(/-- 9d3e71c2a5b8 — /);
+    expect(f).toMatch(/DROP|ALTER|DELETE/);
+    expect(await revision()).toEqual([HEAD]);
+    await press(ui, 'y');
     f = await waitForFrame(ui, 'Run this plan?', 30_000);
     expect(f).toContain(`9d3e71c2a5b8 → ${picked}`);
     await press(ui, 'y');
@@ -465,7 +473,7 @@ describe('screens (real services)', () => {
     fs.appendFileSync(log, 'GET /health 200\nERROR db timeout on users\nWARN slow query\n');
     let f = await waitForFrame(ui, '✖ ERROR db timeout on users');
     expect(f).not.toContain('GET /health');
-    await press(ui, 'a');
+    await press(ui, 'm');
     await waitForFrame(ui, 'showing all lines');
     await new Promise((r) => setTimeout(r, 300));
     fs.appendFileSync(log, 'GET /ready 200\n');

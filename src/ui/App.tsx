@@ -32,6 +32,7 @@ export interface AppProps {
 
 type Screen = 'home' | 'run' | ScreenName;
 type DialogKind = 'quit' | 'pause' | 'cancel' | 'stop';
+type DialogText = { title: string; lines: string[]; yes: string; no: string };
 
 /** The interactive app: screens on a stack, one run session at a time, global keys. */
 export function App({ services, theme, size, flushMs, homePollMs }: AppProps) {
@@ -78,13 +79,21 @@ function Shell({ services, flushMs, homePollMs }: { services: Services; flushMs?
   const [stack, setStack] = useState<Screen[]>(['home']);
   const [session, setSession] = useState<RunSession | null>(null);
   const snapshot: SessionSnapshot | undefined = useSyncExternalStore(session?.subscribe ?? noSubscribe, session?.getSnapshot ?? noSnapshot);
-  const [dialog, setDialog] = useState<DialogKind | null>(null);
+  const [dialog, setDialogKind] = useState<DialogKind | null>(null);
+  /** The dialog's text as it was when it opened: a question never changes under the operator's eyes. */
+  const [dialogText, setDialogText] = useState<DialogText | undefined>();
+  const dialogTexts = useRef<Record<DialogKind, DialogText> | undefined>(undefined);
+  const setDialog = useCallback((kind: DialogKind | null) => {
+    setDialogKind(kind);
+    setDialogText(kind ? dialogTexts.current?.[kind] : undefined);
+  }, []);
   /** Restore / rollback picked on Backups or History: asked once more before the run starts. */
-  const [pendingStart, setPendingStart] = useState<{ spec: RunSpec; title: string; lines: string[] } | null>(null);
+  const [pendingStart, setPendingStart] = useState<{ spec: RunSpec; title: string; lines: string[]; banner?: string } | null>(null);
   const [help, setHelp] = useState(false);
   const [helpInfo, setHelpInfo] = useState<HelpInfo>({ screen: 'home', keys: [] });
   const [quitting, setQuitting] = useState<'cancelling' | 'pausing' | 'forced' | false>(false);
-  const [notice, setNotice] = useState<string | undefined>();
+  /** "A run is in progress" — about that session: shown only while it is still running. */
+  const [notice, setNotice] = useState<{ text: string; session: RunSession } | undefined>();
   // Runbooks are parsed after the first frame: the target header shows at once.
   const [catalog, setCatalog] = useState<{ list: RunbookList; resumable: ResumableRun[] } | undefined>();
   const [catalogLoads, setCatalogLoads] = useState(0);
@@ -106,7 +115,7 @@ function Shell({ services, flushMs, homePollMs }: { services: Services; flushMs?
   const startSession = useCallback(
     (spec: RunSpec) => {
       if (session && !session.getSnapshot().settled) {
-        setNotice(`a run of ${session.spec.name} is in progress: finish or stop it (x) first`);
+        setNotice({ text: `a run of ${session.spec.name} is in progress: finish or stop it (x) first`, session });
         return;
       }
       session?.dispose();
@@ -215,11 +224,11 @@ function Shell({ services, flushMs, homePollMs }: { services: Services; flushMs?
   const runningTitle = runningStep?.title;
   // What cancelling the running step really does depends on the step: a log watch has no transaction.
   const cancelEffect = runningStep?.type === 'logs' ? 'The log watch stops (nothing to roll back).' : runningStep?.type === 'command' || runningStep?.type === 'manual' ? 'The command is stopped (SIGTERM, then SIGKILL).' : 'The engine cancels it on the server, rolls back its transaction and releases the lock.';
-  const dialogs: Record<DialogKind, { title: string; lines: string[]; yes: string; no: string }> = {
+  const dialogs: Record<DialogKind, DialogText> = {
     cancel: stepRunning
       ? { title: `Cancel the running step "${runningTitle}"?`, lines: [cancelEffect, 'The run then ends as aborted (recorded in the audit trail).'], yes: 'cancel the step', no: 'keep it running' }
       : { title: `Stop the run of ${snapshot?.state.runbook}?`, lines: ['Nothing is running right now; the run ends here as aborted (recorded in the audit trail).'], yes: 'stop the run', no: 'keep going' },
-    stop: { title: `Stop the run of ${snapshot?.state.runbook}?`, lines: [stepRunning ? `The running step "${runningTitle}" is cancelled (server-side cancel, rollback, lock released).` : 'The run stops at this step.', 'It ends as aborted (recorded in the audit trail).'], yes: 'stop', no: 'keep going' },
+    stop: { title: `Stop the run of ${snapshot?.state.runbook}?`, lines: [stepRunning ? `The running step "${runningTitle}" is cancelled: ${cancelEffect.replace(/^The /, 'the ')}` : 'The run stops at this step.', 'It ends as aborted (recorded in the audit trail).'], yes: 'stop', no: 'keep going' },
     pause: {
       title: 'Quit and leave the run paused?',
       lines: [
@@ -232,8 +241,9 @@ function Shell({ services, flushMs, homePollMs }: { services: Services; flushMs?
       yes: 'quit, run paused',
       no: 'stay',
     },
-    quit: { title: 'Quit mutx-ops?', lines: [stepRunning ? `A step is running ("${runningTitle}"): quitting cancels it first (server-side cancel, rollback, lock released).` : `The run of ${snapshot?.state.runbook} is stopped here (aborted, recorded in the audit trail).`], yes: 'quit', no: 'stay' },
+    quit: { title: 'Quit mutx-ops?', lines: [stepRunning ? `A step is running ("${runningTitle}"): quitting cancels it first. ${cancelEffect}` : `The run of ${snapshot?.state.runbook} is stopped here (aborted, recorded in the audit trail).`], yes: 'quit', no: 'stay' },
   };
+  dialogTexts.current = dialogs;
 
   const overlay = quitting ? (
     <Box flexDirection="column">
@@ -244,7 +254,14 @@ function Shell({ services, flushMs, homePollMs }: { services: Services; flushMs?
     </Box>
   ) : pendingStart ? (
     <Box flexDirection="column">
-      <EnvironmentBanner identity={identity} />
+      {pendingStart.banner ? (
+        // A drill's dialog names the drill's own database, not the app's target.
+        <Line bold color={theme.warn}>
+          {pendingStart.banner}
+        </Line>
+      ) : (
+        <EnvironmentBanner identity={identity} />
+      )}
       <Dialog
         title={pendingStart.title}
         lines={pendingStart.lines}
@@ -260,7 +277,7 @@ function Shell({ services, flushMs, homePollMs }: { services: Services; flushMs?
   ) : dialog ? (
     <Box flexDirection="column">
       <EnvironmentBanner identity={identity} />
-      <Dialog {...dialogs[dialog]} onAnswer={onDialog} />
+      <Dialog {...(dialogText ?? dialogs[dialog])} onAnswer={onDialog} />
     </Box>
   ) : help ? (
     <HelpOverlay screen={helpInfo.screen} keys={helpInfo.keys} onClose={() => setHelp(false)} />
@@ -271,7 +288,7 @@ function Shell({ services, flushMs, homePollMs }: { services: Services; flushMs?
       <Box flexDirection="column" width={columns}>
       {overlay}
       <Box flexDirection="column" display={overlay ? 'none' : 'flex'}>
-        {notice ? <Line color={theme.warn}>{notice}</Line> : null}
+        {notice && !notice.session.getSnapshot().settled ? <Line color={theme.warn}>{notice.text}</Line> : null}
         {screen === 'home' ? (
           <HomeScreen
             services={services}
@@ -283,6 +300,7 @@ function Shell({ services, flushMs, homePollMs }: { services: Services; flushMs?
               setPendingStart({
                 spec: { name: drill.runbook, title: `Drill: ${drill.title}`, drill: drill.name },
                 title: `Start the practice drill "${drill.title}"?`,
+                banner: `◎ PRACTICE DRILL on ${drill.database ?? `the drill's own database`} in the local sandbox`,
                 lines: [drill.briefing.trim(), `You practise the ${drill.runbook} runbook; fault: ${drill.fault}.`, 'It runs on its own database in the local sandbox (started if needed): nothing else is touched. A debrief ends it.'],
               })
             }

@@ -119,17 +119,20 @@ describe('drills in the app', () => {
     await press(ui, KEY.enter, KEY.enter);
     f = await waitForFrame(ui, 'Start the practice drill "A held lock blocks the upgrade"?');
     expect(f).toContain('A report job keeps a transaction open on users.');
+    // The dialog names the drill's own database, not the app's target.
+    expect(f).toContain('◎ PRACTICE DRILL on mutx_drill_held_lock in the local sandbox');
+    expect(f).not.toContain(db.name);
     await press(ui, 'y');
     // The drill's own database is in the sandbox: its plan takes Enter.
     f = await waitForFrame(ui, 'Run this plan?', 60_000);
     expect(f).toContain('enter/y run this plan');
     expect(f).toContain('mutx_drill_held_lock');
     await press(ui, KEY.enter);
-    f = await waitForFrame(ui, 'r retry · a abort the run', 60_000);
+    f = await waitForFrame(ui, 't try again · x stop the run (aborted)', 60_000);
     expect(f).toMatch(/waiting on locks held by pid \d+ \(nightly-report, idle in transaction\)/);
     expect(f).toMatch(/^◎ PRACTICE DRILL on postgresql:\/\/postgres@%2F\S*mutx-sandbox-\w+:\d+\/mutx_drill_held_lock$/m);
     expect(f).not.toContain('environment: staging');
-    await press(ui, 'a');
+    await press(ui, 'x');
     f = await waitForFrame(ui, 'Drill debrief:', 60_000);
     expect(f).toContain('Drill debrief: PASSED');
     expect(f).toMatch(/✔ mutx-ops named the blocking session to the operator — pid \d+ appears/);

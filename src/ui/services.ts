@@ -16,6 +16,11 @@ export interface Services {
   /** Age of the newest verified backup of this target (local catalog only). */
   lastVerifiedBackup(): Promise<BackupEntry | undefined>;
   runbooks(): RunbookList;
+  /**
+   * Marks an unfinished run discarded (its state file kept, audited): home no longer offers to
+   * resume it and `run --resume` refuses it. Throws when it cannot (the run is live elsewhere).
+   */
+  discardRun?(id: string): void;
   /** Unfinished runs of this project whose process is gone (or that wait for input). */
   resumableRuns(): ResumableRun[];
   /**
@@ -27,6 +32,8 @@ export interface Services {
   history(): Promise<HistoryView>;
   /** The migration review of one revision, both directions (History's detail); optional for plain test services. */
   revisionFindings?(id: string): Promise<RevisionFindings>;
+  /** The SQL each revision's downgrade runs, rolling the database back to `target` (Alembic's offline SQL / the SQL file); nothing runs. */
+  downgradeSql?(target: string): Promise<DowngradeSqlView>;
   /** Which kinds of new revision the project's engine can write (History's `n`); absent: none. */
   authoring?(): { autogenerate: boolean };
   /** Writes a new revision file (Alembic's `revision [--autogenerate]`); nothing is applied. */
@@ -93,6 +100,8 @@ export interface DrillInfo {
   runbook: string;
   fault: string;
   briefing: string;
+  /** Its own database in the local sandbox (what its dialog and run name, not the app's target). */
+  database?: string;
 }
 
 export interface RunbookList {
@@ -177,6 +186,13 @@ export interface FindingLine {
   rule: string;
   line: number;
   message: string;
+}
+
+export interface DowngradeSqlView {
+  from: string[];
+  to: string[];
+  /** Newest first, as the downgrade runs them. */
+  revisions: { revision: string; message: string; file: string; statements: string[] }[];
 }
 
 export interface HistoryView {

@@ -146,7 +146,8 @@ export interface DrillSession {
 
 const statePathOf = (workspace: string) => path.join(workspace, 'drill.json');
 
-function drillDatabaseName(scenario: string): string {
+/** The practice database a scenario runs on, in the local sandbox. */
+export function drillDatabaseName(scenario: string): string {
   return `${DRILL_DATABASE_PREFIX}${scenario.replace(/[^a-z0-9]+/g, '_')}`.slice(0, 63);
 }
 

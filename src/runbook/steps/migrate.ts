@@ -1,6 +1,8 @@
 import { MutxError } from '../../core/errors';
-import { migrate, planMigration, stamp, type CoreContext } from '../../core/migrations/operations';
-import { rehearsalKnowledge, rehearseBeforeMigrate } from './rehearse';
+import { loadGraph, migrate, planMigration, stamp, type CoreContext } from '../../core/migrations/operations';
+import { readRehearsals, rehearsalStatus } from '../../core/rehearse/record';
+import { rehearseBeforeMigrate } from './rehearse';
+import { downgradeSafety, restoreInsteadOfDowngrade } from './brokenDowngrade';
 import { backupNote, confirmDestructive, currentRows, info, requireBackupOfCurrentRevision, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 /** Migrate targets that name run state: `selected` (picked earlier), `start` (revision when the run began). */
@@ -33,18 +35,27 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
   c.stepState.resolvedTarget = resolved.target;
   c.save();
   if (resolved.count === 0 && step.action !== 'stamp') return { summary: `nothing to do: already at ${resolved.from.join(', ') || 'base'}` };
+  // A downgrade known to fail (the record, or a quick rehearsal now) is never run: the restore of the backup at the target instead.
+  if (step.action === 'downgrade') {
+    const safety = await downgradeSafety(c, resolved.target, { quick: step.quick_rehearsal, rows: resolved.from });
+    if (safety.state === 'fails') return restoreInsteadOfDowngrade(step, c, safety);
+  }
   if (step.action !== 'stamp' && (step.rehearse_first === 'always' || (step.rehearse_first === 'protected' && c.ctx.target.protected))) await rehearseBeforeMigrate(c, step.action, resolved.target);
   await confirmDestructive(step, c, [`${step.action} ${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'} on ${c.ctx.target.redacted}`]);
   const reliedOn = await requireBackupOfCurrentRevision(c);
   const started = Date.now();
+  const expected = step.action === 'stamp' ? undefined : expectedDurations(c);
   const ctx: CoreContext = {
     ...c.ctx,
     onEvent: (event) => {
-      if (event.type === 'step-started') c.emit({ type: 'progress', stepId: step.id, progress: { kind: 'migration', index: event.index + 1, total: event.total, revision: event.revision, direction: event.direction, elapsedMs: Date.now() - started } });
+      if (event.type === 'step-started') c.emit({ type: 'progress', stepId: step.id, progress: { kind: 'migration', index: event.index + 1, total: event.total, revision: event.revision, direction: event.direction, elapsedMs: Date.now() - started, expectedMs: expected?.(event.revision, event.direction) } });
       else if (event.type === 'lock-waiting') c.emit({ type: 'progress', stepId: step.id, progress: { kind: 'lock-wait', holder: event.holder, waitedMs: event.waitedMs } });
       else if (event.type === 'retry') info(c, `${event.reason}: retry ${event.attempt}/${event.of}`);
       else if (event.type === 'blocked') info(c, `waiting on locks held by ${event.blockers.map((b) => `pid ${b.pid} (${b.applicationName || '?'}, ${b.state ?? '?'}): ${b.query.slice(0, 60)}`).join('; ')}`);
-      else if (event.type === 'step-finished') info(c, `✔ ${event.direction} ${event.revision} (${event.durationMs} ms)`);
+      else if (event.type === 'step-finished') {
+        const rehearsed = expected?.(event.revision, event.direction);
+        info(c, `✔ ${event.direction} ${event.revision} (${event.durationMs} ms${rehearsed !== undefined ? `; rehearsed ${rehearsed} ms` : ''})`);
+      }
     },
   };
   if (step.action === 'stamp') {
@@ -60,6 +71,26 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
   return { summary: `${step.action} ${result.headsBefore.join(', ') || 'base'} → ${result.headsAfter.join(', ') || 'base'} (${result.steps.length} revision(s))${backupNote(reliedOn)}` };
 }
 
+/**
+ * Per revision, the duration of its last ok rehearsal (record of rehearsals, same file checksum
+ * and direction): the expected time shown while the real migration runs. Read once per step.
+ */
+function expectedDurations(c: StepContext): (revision: string, direction: string) => number | undefined {
+  const records = readRehearsals(c.ctx.settings);
+  if (records.length === 0) return () => undefined;
+  const graph = loadGraph(c.ctx.settings);
+  const cache = new Map<string, number | undefined>();
+  return (revision, direction) => {
+    if ((direction !== 'upgrade' && direction !== 'downgrade') || !graph.has(revision)) return undefined;
+    const cacheKey = `${direction}:${revision}`;
+    if (!cache.has(cacheKey)) {
+      const status = rehearsalStatus(records, graph.get(revision), direction);
+      cache.set(cacheKey, status.state === 'ok' ? status.record?.duration_ms : undefined);
+    }
+    return cache.get(cacheKey);
+  };
+}
+
 export const migrateStep: StepHandler<'migrate'> = {
   run: runMigrateStep,
   preview: async (step, c) => {
@@ -70,7 +101,7 @@ export const migrateStep: StepHandler<'migrate'> = {
     return [
       `mutx-ops ${step.action} ${step.target}${timeout} ${where}`,
       step.action === 'stamp' ? `version table ${resolved.from.join(', ') || 'base'} → ${resolved.target} (no SQL runs)` : `${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'}: ${resolved.count} revision(s)`,
-      ...(step.action === 'downgrade' ? await rehearsalKnowledge(c, 'downgrade', resolved.target) : []),
+      ...(step.action === 'downgrade' && resolved.count > 0 ? (await downgradeSafety(c, resolved.target, { quick: step.quick_rehearsal, rows: resolved.from })).lines : []),
     ];
   },
   recheck: async (step, c) => {

@@ -11,11 +11,12 @@ import { terminalLine } from '../../core/terminalText';
  * thousands of lines a second never grows the live region. Matches and stderr are marked
  * with a symbol as well as a colour.
  */
-export function OutputWindow({ lines, height, total }: { lines: OutputLine[]; height: number; total: number }) {
+export function OutputWindow({ lines, height, total, offset = 0 }: { lines: OutputLine[]; height: number; total: number; /** Lines scrolled back from the newest. */ offset?: number }) {
   const theme = useTheme();
   if (height <= 0) return null;
-  const shown = lines.slice(-height);
-  const hidden = total - shown.length;
+  const end = Math.max(0, lines.length - offset);
+  const shown = lines.slice(Math.max(0, end - height), end);
+  const hidden = total - shown.length - offset;
   return (
     <Box flexDirection="column">
       {shown.map((line, i) => (

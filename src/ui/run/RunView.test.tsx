@@ -44,12 +44,19 @@ describe('RunView (recorded events)', () => {
     expect(f).toContain('a1 → c3: 3 revision(s)');
   });
 
+  it('with a rehearsal on record, a migration shows its rehearsed duration as the expected time', async () => {
+    const events: RunEvent[] = [...MIGRATION_EVENTS, { type: 'progress', stepId: 'upgrade', progress: { kind: 'migration', index: 2, total: 3, revision: 'b2b2b2b2b2b2', direction: 'upgrade', elapsedMs: 2600, expectedMs: 1400 } }];
+    const { ui } = show(snapshotOf(events));
+    const f = await waitForFrame(ui, 'migration 2/3');
+    expect(f).toContain('migration 2/3 · upgrade b2b2b2b2b2b2 · 2.6 s · expected ~1.4 s (rehearsed)');
+  });
+
   it('a failure shows the error and the on_failure offers as keys; a switch is answered with its runbook', async () => {
     const failure = FAILED_EVENTS.at(-1)! as Extract<RunEvent, { type: 'needs-input' }>;
     const { ui, answers } = show(snapshotOf(FAILED_EVENTS, failure.request));
     const f = await waitForFrame(ui, 'switch to emergency-rollback');
     expect(f).toContain('✖ 5570bd6d8f6c: relation "users" does not exist');
-    expect(f).toContain('r retry · 1 switch to emergency-rollback · a abort the run');
+    expect(f).toContain('t try again · 1 switch to emergency-rollback · x stop the run (aborted)');
     await press(ui, '1');
     expect(answers).toEqual([{ kind: 'failure', choice: { switch: 'emergency-rollback' } }]);
   });

@@ -11,7 +11,7 @@ import { allocateRows } from './layout';
 import { OutputWindow } from './OutputWindow';
 import { progressText } from './progressText';
 import { PromptPanel, promptRows } from './prompts/PromptPanel';
-import { focusStep, type StepView } from './runState';
+import { focusStep, type OutputLine, type RunViewState, type StepView } from './runState';
 import type { SessionSnapshot } from './session';
 import { StepList } from './StepList';
 
@@ -20,7 +20,25 @@ import { StepList } from './StepList';
  * text, what it will do (preview), live progress, the newest output, and the open question.
  * Pure rendering: tests pass recorded snapshots.
  */
-export function RunView({ snapshot, identity, preselect, reservedRows = 1, onAnswer }: { snapshot: SessionSnapshot; identity: TargetIdentity; preselect?: string; reservedRows?: number; onAnswer: (id: number, response: InputResponse) => void }) {
+export function RunView({
+  snapshot,
+  identity,
+  preselect,
+  reservedRows = 1,
+  scrollBack = 0,
+  full = false,
+  onAnswer,
+}: {
+  snapshot: SessionSnapshot;
+  identity: TargetIdentity;
+  preselect?: string;
+  reservedRows?: number;
+  /** Lines scrolled back from the newest (0: live). Scrolled back, the output of every step is shown. */
+  scrollBack?: number;
+  /** `f`: the whole error of a failure (not its first rows). */
+  full?: boolean;
+  onAnswer: (id: number, response: InputResponse) => void;
+}) {
   const theme = useTheme();
   const { rows, columns } = useTerminalSize();
   const { state, prompt } = snapshot;
@@ -35,21 +53,31 @@ export function RunView({ snapshot, identity, preselect, reservedRows = 1, onAns
   const fixed = 2 + (idOwnLine ? 1 : 0) + reservedRows + 1; // banner, title (and run id), footer (reserved), spare line
   // The plan is the one screen to read before anything changes: it gets most of the rows.
   const maxPrompt = Math.max(3, Math.floor(rows * (prompt?.request.kind === 'plan' ? 0.6 : 0.4)));
-  const promptHeight = prompt ? promptRows(prompt.request, promptStep, maxPrompt, columns) : 0;
-  const endRows = state.finished || state.error || snapshot.cancelling ? 2 : 0;
+  const promptHeight = prompt ? promptRows(prompt.request, promptStep, maxPrompt, columns, full) : 0;
+  const endRows = state.finished || state.error || snapshot.cancelling ? endLinesRows(snapshot, columns, full, identity) : 0;
   const hasProgress = focus?.status === 'running';
   const text = focus ? wrapText(focus.text, columns - 4) : [];
   // While the plan is asked, it is the preview (of every step): no second copy of this one's.
   const preview = prompt?.request.kind === 'plan' ? [] : focus?.preview ?? [];
-  // The focused step's output; earlier steps are summed up in the step list.
-  const output = focus ? state.output.filter((line) => line.stepId === focus.id) : state.output;
-  const budget = rows - fixed - promptHeight - endRows - (focus ? 1 : 0) - (hasProgress ? 1 : 0);
+  // Live: the focused step's output (earlier steps are summed up in the step list). Scrolled back:
+  // the whole run's, each step's lines under its title.
+  const reviewing = scrollBack > 0;
+  const output = reviewing ? withStepTitles(state.output, state.steps) : focus ? state.output.filter((line) => line.stepId === focus.id) : state.output;
+  const offset = Math.min(scrollBack, Math.max(0, output.length - 1));
+  const budget = rows - fixed - promptHeight - endRows - (focus ? 1 : 0) - (hasProgress ? 1 : 0) - (reviewing ? 1 : 0);
   const alloc = allocateRows(budget, [
     { name: 'steps', min: Math.min(3, state.steps.length), want: state.steps.length },
     { name: 'preview', min: Math.min(3, preview.length ? preview.length + 1 : 0), want: preview.length ? Math.min(preview.length, 6) + 1 : 0 },
     { name: 'text', min: Math.min(1, text.length), want: Math.min(text.length, 3) },
-    { name: 'output', min: 0, want: output.length },
+    { name: 'output', min: reviewing ? Math.min(8, output.length) : 0, want: output.length },
   ]);
+  // Scrolled back, the output comes before the steps: that is what the operator asked to see.
+  if (reviewing) Object.assign(alloc, allocateRows(budget, [
+    { name: 'output', min: Math.min(output.length, Math.max(3, budget - 3)), want: output.length },
+    { name: 'steps', min: Math.min(1, state.steps.length), want: state.steps.length },
+    { name: 'text', min: 0, want: 0 },
+    { name: 'preview', min: 0, want: 0 },
+  ]));
 
   return (
     <Box flexDirection="column">
@@ -91,9 +119,14 @@ export function RunView({ snapshot, identity, preselect, reservedRows = 1, onAns
         </Box>
       ) : null}
       {hasProgress && focus ? <ProgressLine step={focus} /> : null}
-      <OutputWindow lines={output} total={output.length} height={alloc.output ?? 0} />
-      {prompt ? <PromptPanel prompt={prompt} step={promptStep} maxRows={maxPrompt} preselect={preselect} onAnswer={(response) => onAnswer(prompt.id, response)} /> : null}
-      <EndLines snapshot={snapshot} />
+      {reviewing ? (
+        <Line color={theme.accent}>
+          {'  '}output of the whole run · lines {Math.max(1, output.length - offset - (alloc.output ?? 0) + 1)}–{output.length - offset} of {output.length} · j/k pgup/pgdn scroll · G back to live
+        </Line>
+      ) : null}
+      <OutputWindow lines={output} total={output.length} height={alloc.output ?? 0} offset={reviewing ? offset : 0} />
+      {prompt ? <PromptPanel prompt={prompt} step={promptStep} maxRows={maxPrompt} preselect={preselect} full={full} onAnswer={(response) => onAnswer(prompt.id, response)} /> : null}
+      <EndLines snapshot={snapshot} full={full} identity={identity} />
     </Box>
   );
 }
@@ -130,8 +163,70 @@ function ProgressLine({ step }: { step: StepView }) {
   );
 }
 
-function EndLines({ snapshot }: { snapshot: SessionSnapshot }) {
+/** Each step's output lines under a line with its title (the scrolled-back view of the whole run). */
+export function withStepTitles(output: OutputLine[], steps: StepView[]): OutputLine[] {
+  const out: OutputLine[] = [];
+  let last: string | undefined;
+  for (const line of output) {
+    if (line.stepId !== last) {
+      last = line.stepId;
+      const index = steps.findIndex((s) => s.id === line.stepId);
+      out.push({ seq: -1 - line.seq, stepId: line.stepId, line: `── step ${index + 1}: ${steps[index]?.title ?? line.stepId} ──`, stream: 'info' });
+    }
+    out.push(line);
+  }
+  return out;
+}
+
+/** The end message's rows: one (cut at the edge), or all of it wrapped with `f`. */
+function endMessageLines(message: string, columns: number, full: boolean): string[] {
+  return full ? wrapText(message, columns - 2) : [message];
+}
+
+function endLinesRows(snapshot: SessionSnapshot, columns: number, full: boolean, identity: TargetIdentity): number {
+  const message = snapshot.state.error ?? snapshot.state.finished?.message;
+  return 1 + (message !== undefined ? endMessageLines(message, columns, full).length : 1) + endSummaryRows(snapshot.state, identity, columns).length;
+}
+
+const revs = (rows: string[] | undefined) => (rows === undefined ? 'unknown (the database did not answer)' : rows.join('+') || 'base');
+
+/**
+ * The end of a run in three lines: where the database is now, where its backup is, and what to
+ * do next — from the engine's run-finished event (not guessed by the screen).
+ */
+export function endSummary(state: RunViewState, identity: TargetIdentity): { label: string; text: string }[] {
+  const f = state.finished;
+  const where = f?.where;
+  if (!f || !where || state.drill || f.outcome === 'switched') return [];
+  const env = state.environment && state.environment === identity.environment && !identity.problem && !/sandbox/.test(state.environment) ? ` --env ${state.environment}` : '';
+  const moved = where.startRevisions && where.revisions && where.startRevisions.join('+') !== where.revisions.join('+');
+  const lines: { label: string; text: string }[] = [
+    { label: 'database', text: `${identity.database} is at ${revs(where.revisions)}${moved ? ` (was ${revs(where.startRevisions)})` : where.revisions ? ' (unchanged by this run)' : ''}` },
+  ];
+  const b = where.backup;
+  lines.push({ label: 'backup', text: b ? `${b.file} (at ${b.revisions.join('+') || 'base'}, ${b.takenInRun ? 'taken in this run' : 'the newest verified one'}${b.verified ? ', verified' : ', NOT verified'})` : 'none of this database in the catalog' });
+  const confirm = identity.protected ? ` --confirm ${identity.database}` : ' --yes';
+  const next: string[] = [];
+  if (f.outcome === 'paused') next.push(`mutx-ops run --resume ${state.runId}`);
+  else if (f.outcome === 'completed') next.push(`mutx-ops check${env}`, `mutx-ops runs show ${state.runId} --format md`);
+  else {
+    next.push(`mutx-ops runs show ${state.runId}`);
+    // Back to the backup's state only when the database moved away from it.
+    if (b && moved) next.push(`mutx-ops restore ${b.file}${env}${confirm}`);
+    else next.push(`mutx-ops current -v${env}`);
+  }
+  next.forEach((command, i) => lines.push({ label: i === 0 ? 'next' : '', text: command }));
+  return lines;
+}
+
+/** The summary as terminal rows: wrapped under its label, never cut (a path or a command is copied). */
+export function endSummaryRows(state: RunViewState, identity: TargetIdentity, columns: number): { label: string; text: string }[] {
+  return endSummary(state, identity).flatMap(({ label, text }) => wrapText(text, columns - 11).map((row, i) => ({ label: i === 0 ? label : '', text: row })));
+}
+
+function EndLines({ snapshot, full, identity }: { snapshot: SessionSnapshot; full: boolean; identity: TargetIdentity }) {
   const theme = useTheme();
+  const { columns } = useTerminalSize();
   const { state } = snapshot;
   if (state.error) {
     return (
@@ -139,7 +234,11 @@ function EndLines({ snapshot }: { snapshot: SessionSnapshot }) {
         <Line color={theme.danger} bold>
           {SYMBOL.failed} could not run {state.runbook}
         </Line>
-        <Line color={theme.danger}>{state.error}</Line>
+        {endMessageLines(state.error, columns, full).map((line, i) => (
+          <Line key={i} color={theme.danger}>
+            {line}
+          </Line>
+        ))}
       </Box>
     );
   }
@@ -155,7 +254,15 @@ function EndLines({ snapshot }: { snapshot: SessionSnapshot }) {
           {withSkips ? ' with failed steps skipped' : ''}
           {f.switchTo ? ` — switching to ${f.switchTo}` : ''}
         </Line>
-        <Line>{f.message}</Line>
+        {endMessageLines(f.message, columns, full).map((line, i) => (
+          <Line key={i}>{line}</Line>
+        ))}
+        {endSummaryRows(state, identity, columns).map((line, i) => (
+          <Line key={`w${i}`}>
+            <Text bold>{`  ${line.label}`.padEnd(11)}</Text>
+            {line.text}
+          </Line>
+        ))}
       </Box>
     );
   }

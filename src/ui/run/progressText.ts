@@ -12,7 +12,7 @@ export function progressText(progress: StepProgress): string {
     }
     case 'migration':
       // The engine counts migrations from 1.
-      return `migration ${progress.index}/${progress.total} · ${progress.direction} ${progress.revision} · ${formatDuration(progress.elapsedMs)}`;
+      return `migration ${progress.index}/${progress.total} · ${progress.direction} ${progress.revision} · ${formatDuration(progress.elapsedMs)}${progress.expectedMs !== undefined ? ` · expected ~${formatDuration(progress.expectedMs)} (rehearsed)` : ''}`;
     case 'logs':
       return `${progress.matched} match(es) · ${progress.matchesLastMinute}/min · ${progress.lines} lines · ${formatDuration(progress.elapsedMs)} of ${formatDuration(progress.durationMs)}`;
     case 'command':

@@ -1,4 +1,4 @@
-import type { InputRequest, InputResponse, RunEvent, RunOutcome, StepProgress, StepStatus } from '../../runbook/events';
+import type { InputRequest, InputResponse, RunEndState, RunEvent, RunOutcome, StepProgress, StepStatus } from '../../runbook/events';
 import type { FailureOffer, StepType } from '../../runbook/schema';
 
 /**
@@ -56,7 +56,7 @@ export interface RunViewState {
   outputTotal: number;
   /** The question the engine asked last and is still waiting on. */
   pending?: { stepId: string; request: InputRequest };
-  finished?: { outcome: RunOutcome; message: string; switchTo?: string };
+  finished?: { outcome: RunOutcome; message: string; switchTo?: string; where?: RunEndState };
   /** startRun itself threw (bad runbook, no database…). */
   error?: string;
 }
@@ -209,7 +209,7 @@ export function applyRunEvents(previous: RunViewState, batch: readonly (RunEvent
       }
       case 'run-finished': {
         state.runId = event.runId;
-        state.finished = { outcome: event.outcome, message: event.message, switchTo: event.switchTo };
+        state.finished = { outcome: event.outcome, message: event.message, switchTo: event.switchTo, where: event.where };
         state.pending = undefined;
         for (let i = 0; i < state.steps.length; i++) {
           const s = state.steps[i]!;

@@ -2,23 +2,15 @@ import { Box, Text } from 'ink';
 import React, { useMemo, useState } from 'react';
 import type { AuditRecord } from '../../core/audit';
 import { EnvironmentBanner } from '../components/TargetHeader';
-import { Footer, type KeyHint } from '../components/Footer';
+import { Footer } from '../components/Footer';
 import { Line } from '../components/Line';
 import { TextField } from '../components/TextField';
 import { useTerminalSize, useTheme } from '../context';
-import { useScreenHelp } from '../help';
-import { isDown, isUp, LAYER, useKeys } from '../keys';
+import { useScreenKeys } from '../help';
+import { isUp } from '../keys';
 import type { Services } from '../services';
 import { SYMBOL } from '../theme';
 import { terminalLine } from '../../core/terminalText';
-
-const KEYS: readonly KeyHint[] = [
-  ['j/k', 'scroll'],
-  ['/', 'filter'],
-  ['r', 'reload'],
-  ['esc', 'back'],
-  ['?', 'help'],
-];
 
 /** The latest audit records and whether the hash chain verifies (first bad record named). */
 export function AuditScreen({ services, onBack }: { services: Services; onBack: () => void }) {
@@ -37,17 +29,17 @@ export function AuditScreen({ services, onBack }: { services: Services; onBack: 
   const [offset, setOffset] = useState(0);
   const maxOffset = Math.max(0, records.length - height);
   const shown = records.slice(Math.max(0, records.length - height - offset), records.length - offset);
-  useScreenHelp('audit', KEYS);
-  useKeys((input, key) => {
-    if (isUp(input, key)) setOffset((o) => Math.min(maxOffset, o + 1));
-    else if (isDown(input, key)) setOffset((o) => Math.max(0, o - 1));
-    else if (input === 'r') setReloads((n) => n + 1);
-    else if (input === '/') setEditing(true);
-    else if (key.escape && filter) setFilter('');
-    else if (key.escape) onBack();
-    else return false;
-    return true;
-  }, LAYER.screen, !editing);
+  const keys = useScreenKeys(
+    'audit',
+    [
+      { id: 'move', label: 'scroll', run: (input, key) => setOffset((o) => (isUp(input, key) ? Math.min(maxOffset, o + 1) : Math.max(0, o - 1))) },
+      { id: 'page', run: (_input, key) => setOffset((o) => (key.pageUp ? Math.min(maxOffset, o + height) : Math.max(0, o - height))) },
+      { id: 'filter', run: () => setEditing(true) },
+      { id: 'reload', run: () => setReloads((n) => n + 1) },
+      { id: 'back', label: filter ? 'clear the filter' : 'back', run: () => (filter ? setFilter('') : onBack()) },
+    ],
+    { active: !editing },
+  );
   const v = view.verification;
   return (
     <Box flexDirection="column">
@@ -87,13 +79,13 @@ export function AuditScreen({ services, onBack }: { services: Services; onBack: 
         </Line>
       ) : null}
       <Line color={theme.muted}>
-        {'  '}seq   time                 who               action{offset ? ` · scrolled back ${offset}` : ''}
+        {'  '}seq  time                who               database       action · step{offset ? ` · scrolled back ${offset}` : ''}
       </Line>
       {shown.length === 0 ? <Line color={theme.muted}>no records yet</Line> : null}
       {shown.map((record) => (
         <RecordRow key={`${record.seq}-${record.hash}`} record={record} />
       ))}
-      <Footer keys={KEYS} />
+      <Footer keys={[...keys, ['?', 'help']]} />
     </Box>
   );
 }
@@ -105,7 +97,8 @@ function RecordRow({ record }: { record: AuditRecord }) {
   return (
     <Line color={bad ? theme.danger : undefined}>
       {bad ? `${SYMBOL.failed} ` : '  '}
-      {String(record.seq).padStart(4)} {record.ts.slice(0, 19).replace('T', ' ')} {terminalLine(`${record.operator}@${record.host}`).slice(0, 17).padEnd(17)} {terminalLine(record.action)} {record.phase}
+      {String(record.seq).padStart(4)} {record.ts.slice(0, 19).replace('T', ' ')} {terminalLine(`${record.operator}@${record.host}`).slice(0, 17).padEnd(17)} {auditDatabase(record).padEnd(14)} {terminalLine(record.action)} {record.phase}
+      {auditStep(record)}
       {record.outcome ? ` ${record.outcome}` : ''}
       {record.duration_ms !== undefined ? ` ${record.duration_ms} ms` : ''}
       {revs}
@@ -113,4 +106,27 @@ function RecordRow({ record }: { record: AuditRecord }) {
       {record.error ? ` — ${terminalLine(record.error)}` : ''}
     </Line>
   );
+}
+
+/** The database a record is about (the last path part of its redacted target URL); `-` when it names none. */
+export function auditDatabase(record: AuditRecord): string {
+  const target = record.target;
+  if (!target) return '-';
+  const match = /^[a-z]+:\/\/[^/]*\/([^/?#]+)/i.exec(target);
+  let name = match?.[1] ?? target;
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // left as written
+  }
+  return terminalLine(name);
+}
+
+/** The runbook step a run's record is about (`· step deploy/backup`), from its details. */
+export function auditStep(record: AuditRecord): string {
+  const details = record.details ?? {};
+  const step = typeof details.step === 'string' ? details.step : undefined;
+  const runbook = typeof details.runbook === 'string' ? details.runbook : typeof record.args?.runbook === 'string' ? (record.args.runbook as string) : undefined;
+  if (step) return ` · step ${terminalLine(runbook ? `${runbook}/${step}` : step)}${typeof details.status === 'string' ? ` ${terminalLine(details.status)}` : ''}`;
+  return runbook ? ` · ${terminalLine(runbook)}` : '';
 }

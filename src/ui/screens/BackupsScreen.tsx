@@ -1,14 +1,14 @@
 import { Box, Text } from 'ink';
 import React, { useEffect, useRef, useState } from 'react';
 import { EnvironmentBanner } from '../components/TargetHeader';
-import { Footer, type KeyHint } from '../components/Footer';
+import { Footer } from '../components/Footer';
 import { Line } from '../components/Line';
 import { clampIndex, SelectList } from '../components/SelectList';
 import { Spinner } from '../components/Spinner';
 import { useTerminalSize, useTheme } from '../context';
 import { formatAge, formatBytes } from '../format';
-import { useScreenHelp } from '../help';
-import { isDown, isUp, LAYER, useKeys } from '../keys';
+import { useScreenKeys } from '../help';
+import { isUp } from '../keys';
 import type { BackupEntry, Services } from '../services';
 import { SYMBOL } from '../theme';
 import { errorLine } from './HomeScreen';
@@ -16,7 +16,7 @@ import { terminalLine } from '../../core/terminalText';
 
 /**
  * The backup catalog, newest first: age, size, revision, verified or not. `v` verifies the
- * selected one here; `r` restores it through the restore runbook, with all its confirmations.
+ * selected one here; `o` restores it through the restore runbook, with all its confirmations.
  */
 export function BackupsScreen({ services, restoreRunbook, onRestore, onBack }: { services: Services; restoreRunbook?: string; onRestore: (file: string) => void; onBack: () => void }) {
   const theme = useTheme();
@@ -62,19 +62,21 @@ export function BackupsScreen({ services, restoreRunbook, onRestore, onBack }: {
       },
     );
   };
-  const keys: KeyHint[] = [['j/k', 'move'], ['v', 'verify'], ...(restoreRunbook ? ([['r', `restore (${restoreRunbook})`]] as KeyHint[]) : []), ['esc', 'back'], ['?', 'help']];
-  useScreenHelp('backups', keys);
-  useKeys((input, key) => {
-    if (isUp(input, key)) setSelected((s) => clampIndex(clampIndex(s, list.length) - 1, list.length));
-    else if (isDown(input, key)) setSelected((s) => clampIndex(clampIndex(s, list.length) + 1, list.length));
-    else if (input === 'v' && backup && !verifying) verify(backup);
-    else if (input === 'r' && backup) {
-      if (restoreRunbook) onRestore(backup.file);
-      else setResult({ ok: false, message: 'no restore runbook (one with a restore step from a selected backup) was found' });
-    } else if (key.escape) onBack();
-    else return false;
-    return true;
-  }, LAYER.screen);
+  const keys = useScreenKeys('backups', [
+    { id: 'move', label: 'move', run: (input, key) => setSelected((s) => clampIndex(clampIndex(s, list.length) + (isUp(input, key) ? -1 : 1), list.length)) },
+    { id: 'verify', run: () => backup && !verifying && verify(backup) },
+    {
+      id: 'restore',
+      label: restoreRunbook ? `restore this backup (${restoreRunbook}: shows its plan, asks first)` : 'restore (no restore runbook found)',
+      run: () => {
+        if (!backup) return;
+        if (restoreRunbook) onRestore(backup.file);
+        else setResult({ ok: false, message: 'no restore runbook (one with a restore step from a selected backup) was found' });
+      },
+    },
+    { id: 'reload', run: () => setReloads((n) => n + 1) },
+    { id: 'back', label: 'back', run: () => onBack() },
+  ]);
 
   const listHeight = Math.max(3, rows - 1 - 2 - 1 - 3 - 1);
   return (
@@ -123,7 +125,7 @@ export function BackupsScreen({ services, restoreRunbook, onRestore, onBack }: {
           </Line>
         ) : null}
       </Box>
-      <Footer keys={keys} />
+      <Footer keys={[...keys, ['?', 'help']]} />
     </Box>
   );
 }

@@ -1,14 +1,14 @@
 import { Box, Text } from 'ink';
 import React, { useEffect, useMemo, useState } from 'react';
 import { EnvironmentBanner } from '../components/TargetHeader';
-import { Footer, type KeyHint } from '../components/Footer';
+import { Footer } from '../components/Footer';
 import { Line } from '../components/Line';
 import { SelectList } from '../components/SelectList';
 import { useTerminalSize, useTheme } from '../context';
-import { useScreenHelp } from '../help';
+import { useScreenKeys } from '../help';
 import { graphRows } from '../history/graph';
-import { isDown, isUp, LAYER, useKeys } from '../keys';
-import type { FindingLine, HistoryView, RevisionFindings, RevisionNode, Services } from '../services';
+import { isUp } from '../keys';
+import type { DowngradeSqlView, FindingLine, HistoryView, RevisionFindings, RevisionNode, Services } from '../services';
 import { SYMBOL } from '../theme';
 import { errorLine } from './HomeScreen';
 import { NewRevisionScreen } from './NewRevisionScreen';
@@ -16,7 +16,8 @@ import { terminalLine } from '../../core/terminalText';
 
 /**
  * The revision graph (branches and merges drawn), applied ● vs pending ○, the selected
- * revision's details, and `r` to roll back to it through the rollback runbook.
+ * revision's details, and `d` to roll back to it through the rollback runbook (its downgrade SQL
+ * shown first).
  */
 export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }: { services: Services; rollbackRunbook?: string; onRollback: (revision: string) => void; onBack: () => void }) {
   const theme = useTheme();
@@ -63,19 +64,48 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
       return next >= 0 && next < graph.length ? next : from;
     });
   const canAuthor = Boolean(services.createRevision && services.authoring);
-  const keys: KeyHint[] = [['j/k', 'move'], ...(canRollBack ? ([['r', `roll back to this revision (${rollbackRunbook})`]] as KeyHint[]) : []), ...(canAuthor ? ([['n', 'new revision']] as KeyHint[]) : []), ['esc', 'back'], ['?', 'help']];
-  useScreenHelp('history', keys);
-  useKeys((input, key) => {
-    if (isUp(input, key)) move(-1);
-    else if (isDown(input, key)) move(1);
-    else if (input === 'r' && node) {
-      if (canRollBack) onRollback(node.id);
-      else setNotice(!rollbackRunbook ? 'no rollback runbook (one with a select-target step from history) was found' : node.current ? `${node.id} is the current revision: nothing to roll back` : `${node.id} is not applied: pick an applied revision below the current one`);
-    } else if (input === 'n' && canAuthor) setAuthoring(true);
-    else if (key.escape) onBack();
-    else return false;
-    return true;
-  }, LAYER.screen, !authoring);
+  // `d`: the downgrade SQL of every revision the rollback would undo, read before the run starts.
+  const [sql, setSql] = useState<{ target: string; view?: DowngradeSqlView; problem?: string; top: number } | undefined>();
+  const sqlLines = useMemo(() => (sql?.view ? downgradeSqlLines(sql.view) : []), [sql?.view]);
+  const sqlHeight = Math.max(3, rows - 1 - 2 - 1 - 2 - 1);
+  const sqlMaxTop = Math.max(0, sqlLines.length - sqlHeight);
+  const scrollSql = (delta: number) => setSql((v) => (v ? { ...v, top: Math.max(0, Math.min(sqlMaxTop, v.top + delta)) } : v));
+  const startRollback = () => {
+    if (!node) return;
+    if (!canRollBack) {
+      setNotice(!rollbackRunbook ? 'no rollback runbook (one with a select-target step from history) was found' : node.current ? `${node.id} is the current revision: nothing to roll back` : `${node.id} is not applied: pick an applied revision below the current one`);
+      return;
+    }
+    if (!services.downgradeSql) {
+      onRollback(node.id);
+      return;
+    }
+    const target = node.id;
+    setSql({ target, top: 0 });
+    services.downgradeSql(target).then(
+      (view) => setSql((v) => (v?.target === target ? { ...v, view } : v)),
+      (error: unknown) => setSql((v) => (v?.target === target ? { ...v, problem: errorLine(error) } : v)),
+    );
+  };
+  const keys = useScreenKeys(
+    sql ? 'history · downgrade SQL' : 'history',
+    sql
+      ? [
+          { id: 'move', label: 'scroll', run: (input, key) => scrollSql(isUp(input, key) ? -1 : 1) },
+          { id: 'page', run: (_input, key) => scrollSql(key.pageUp ? -sqlHeight : sqlHeight) },
+          { id: 'yes', label: `start the rollback run to ${sql.target} (it shows its plan and asks again)`, when: Boolean(sql.view || sql.problem), run: () => { const target = sql.target; setSql(undefined); onRollback(target); } },
+          { id: 'no', label: 'not now', run: () => setSql(undefined) },
+          { id: 'back', label: 'not now', run: () => setSql(undefined) },
+        ]
+      : [
+          { id: 'move', label: 'move', run: (input, key) => move(isUp(input, key) ? -1 : 1) },
+          { id: 'rollback', label: rollbackRunbook ? `roll back to this revision (${rollbackRunbook}): shows its downgrade SQL first` : 'roll back (no rollback runbook found)', when: Boolean(node), run: startRollback },
+          { id: 'create', label: 'new revision', when: canAuthor, run: () => setAuthoring(true) },
+          { id: 'reload', run: () => setReloads((n) => n + 1) },
+          { id: 'back', label: 'back', run: () => onBack() },
+        ],
+    { active: !authoring },
+  );
 
   if (authoring) {
     return (
@@ -113,6 +143,10 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
       ) : (
         <Line color={theme.muted}>{notice ?? ' '}</Line>
       )}
+      {sql ? (
+        <DowngradeSqlPanel sql={sql} lines={sqlLines} height={sqlHeight} current={view?.current ?? []} />
+      ) : (
+      <>
       <SelectList
         items={graph}
         selected={selected}
@@ -124,7 +158,9 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
         }}
       />
       <RevisionDetails node={node} findings={findings} />
-      <Footer keys={keys} />
+      </>
+      )}
+      <Footer keys={[...keys, ['?', 'help']]} />
     </Box>
   );
 }
@@ -136,7 +172,8 @@ function RevisionRow({ node, graph, idWidth, selected }: { node: RevisionNode; g
   return (
     <Line inverse={selected}>
       {selected ? SYMBOL.pointer : ' '} <Text color={node.applied ? theme.ok : theme.warn}>{graph}</Text> {node.id.padEnd(idWidth)} <Text color={node.applied ? theme.ok : theme.warn}>{node.applied ? 'applied' : 'pending'}</Text>
-      {tags.length ? <Text color={theme.accent}> ({tags.join(', ')})</Text> : null} {terminalLine(node.message)}
+      {tags.length ? <Text color={theme.accent}> ({tags.join(', ')})</Text> : null}
+      {node.current ? <Text color={theme.accent} bold> ◀ the database is here</Text> : null} {terminalLine(node.message)}
     </Line>
   );
 }
@@ -189,7 +226,7 @@ function RevisionDetails({ node, findings }: { node?: RevisionNode; findings?: {
       <Line>
         {node.transactional ? 'transactional' : 'NON-transactional (runs outside a transaction)'} · {node.applied ? (node.current ? 'applied — the database is here' : 'applied') : 'pending — not applied yet'}
       </Line>
-      <Line color={theme.muted}>{node.applied && !node.current ? 'r rolls back to this revision (everything above it is downgraded)' : ' '}</Line>
+      <Line color={theme.muted}>{node.applied && !node.current ? 'd rolls back to this revision (everything above it is downgraded): its downgrade SQL first' : ' '}</Line>
       <Line color={node.rehearsal?.includes('FAILS') ? theme.danger : theme.muted}>{node.rehearsal ? `rehearsal: ${node.rehearsal}` : ' '}</Line>
       {review ? (
         <>
@@ -199,6 +236,45 @@ function RevisionDetails({ node, findings }: { node?: RevisionNode; findings?: {
       ) : (
         <Line color={theme.muted}>{findings?.problem ? `review unavailable: ${findings.problem}` : 'review: loading…'}</Line>
       )}
+    </Box>
+  );
+}
+
+/** Each revision the rollback undoes, newest first, with the SQL its downgrade runs. */
+export function downgradeSqlLines(view: DowngradeSqlView): { text: string; heading?: boolean }[] {
+  const lines: { text: string; heading?: boolean }[] = [];
+  for (const revision of view.revisions) {
+    lines.push({ text: `-- ${revision.revision} — ${terminalLine(revision.message)} (${revision.file})`, heading: true });
+    if (revision.statements.length === 0) lines.push({ text: '   (no SQL statements)' });
+    for (const statement of revision.statements) for (const line of statement.split('\n')) lines.push({ text: `   ${terminalLine(line.replace(/\t/g, '    '))}` });
+  }
+  return lines;
+}
+
+function DowngradeSqlPanel({ sql, lines, height, current }: { sql: { target: string; view?: DowngradeSqlView; problem?: string; top: number }; lines: { text: string; heading?: boolean }[]; height: number; current: string[] }) {
+  const theme = useTheme();
+  return (
+    <Box flexDirection="column">
+      <Line bold>
+        Roll back {current.join('+') || 'base'} → {sql.target}: the downgrade SQL{sql.view ? ` of ${sql.view.revisions.length} revision(s)` : ''}
+        {lines.length > height ? <Text color={theme.muted}> · lines {sql.top + 1}–{Math.min(lines.length, sql.top + height)} of {lines.length}</Text> : null}
+      </Line>
+      <Box flexDirection="column" height={height}>
+        {sql.problem ? (
+          <Line color={theme.danger}>
+            {SYMBOL.failed} the downgrade SQL could not be rendered: {sql.problem}
+          </Line>
+        ) : !sql.view ? (
+          <Line color={theme.muted}>rendering the downgrade SQL…</Line>
+        ) : (
+          lines.slice(sql.top, sql.top + height).map((line, i) => (
+            <Line key={sql.top + i} bold={line.heading} color={line.heading ? undefined : theme.muted}>
+              {line.text}
+            </Line>
+          ))
+        )}
+      </Box>
+      <Line color={theme.warn}>y starts the rollback run (backup, then this downgrade: it shows its plan and asks again) · n/esc not now</Line>
     </Box>
   );
 }

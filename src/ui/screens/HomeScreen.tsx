@@ -7,8 +7,9 @@ import { TargetHeader, TARGET_HEADER_ROWS, type Loadable } from '../components/T
 import { TextField } from '../components/TextField';
 import { useTerminalSize, useTheme } from '../context';
 import { clampLines, formatAge, wrapText } from '../format';
-import { useScreenHelp } from '../help';
-import { isDown, isUp, LAYER, useKeys } from '../keys';
+import { useScreenKeys } from '../help';
+import { Dialog } from '../components/Dialog';
+import { isUp } from '../keys';
 import type { BackupEntry, DrillInfo, ResumableRun, RunbookCategory, RunbookInfo, RunbookList, Services, TargetStatus } from '../services';
 import { SYMBOL } from '../theme';
 
@@ -39,14 +40,8 @@ export const HOME_POLL_MS = 3_000;
 
 const sameStatus = (a: TargetStatus, b: TargetStatus) => JSON.stringify(a) === JSON.stringify(b);
 
-const HOME_KEYS: readonly KeyHint[] = [
-  ['enter', 'start / resume'],
-  ['/', 'filter'],
-  ['h', 'history'],
-  ['b', 'backups'],
-  ['l', 'logs'],
-  ['a', 'audit'],
-  ['r', 'refresh'],
+/** Always at the end of home's footer (the app handles them). */
+const HOME_TAIL: readonly KeyHint[] = [
   ['?', 'help'],
   ['q', 'quit'],
 ];
@@ -170,34 +165,38 @@ export function HomeScreen({
     [onResume, onReturnToRun, onStart, onStartDrill],
   );
 
-  useScreenHelp('home', HOME_KEYS);
-  useKeys(
-    (input, key) => {
-      if (isUp(input, key)) setSelected((s) => clampIndex(clampIndex(s, entries.length) - 1, entries.length));
-      else if (isDown(input, key)) setSelected((s) => clampIndex(clampIndex(s, entries.length) + 1, entries.length));
-      else if (key.return) choose(entries[current]);
-      else if (input === '/') setFiltering(true);
-      else if (input === 'h') onOpen('history');
-      else if (input === 'b') onOpen('backups');
-      else if (input === 'l') onOpen('logs');
-      else if (input === 'a') onOpen('audit');
-      else if (input === 'r') {
-        setRefreshes((n) => n + 1);
-        onRefresh();
-      }
-      else if (key.escape && filter) setFilter('');
-      else return false;
-      return true;
-    },
-    LAYER.screen,
-    !filtering,
+  const [discarding, setDiscarding] = useState<ResumableRun | undefined>();
+  const [discardNotice, setDiscardNotice] = useState<string | undefined>();
+  const focusedEntry = entries[current];
+  const homeKeys = useScreenKeys(
+    'home',
+    [
+      { id: 'move', label: 'move', run: (input, key) => setSelected((s) => clampIndex(clampIndex(s, entries.length) + (isUp(input, key) ? -1 : 1), entries.length)) },
+      { id: 'choose', label: 'start / resume', run: () => choose(focusedEntry) },
+      { id: 'filter', run: () => setFiltering(true) },
+      { id: 'history', label: 'history', run: () => onOpen('history') },
+      { id: 'backups', label: 'backups', run: () => onOpen('backups') },
+      { id: 'logs', label: 'logs', run: () => onOpen('logs') },
+      { id: 'audit', label: 'audit', run: () => onOpen('audit') },
+      {
+        id: 'reload',
+        label: 'refresh',
+        run: () => {
+          setRefreshes((n) => n + 1);
+          onRefresh();
+        },
+      },
+      { id: 'stop', label: 'discard this unfinished run (asks first)', when: focusedEntry?.kind === 'resume' && Boolean(services.discardRun), run: () => focusedEntry?.kind === 'resume' && setDiscarding(focusedEntry.run) },
+      { id: 'back', label: 'clear the filter', when: Boolean(filter), run: () => setFilter('') },
+    ],
+    { active: !filtering && !discarding },
   );
 
   const focused = entries[current];
   const description = focused?.kind === 'runbook' ? clampLines(wrapText(focused.runbook.description, columns - 4), 3) : focused?.kind === 'drill' ? clampLines(wrapText(focused.drill.briefing, columns - 4), 3) : [];
   const errorsRows = list.errors.length ? 1 : 0;
   const filterRows = filtering || filter ? 1 : 0;
-  const listHeight = Math.max(3, rows - 1 - TARGET_HEADER_ROWS - 1 - 1 - 3 - errorsRows - filterRows - 1);
+  const listHeight = Math.max(3, rows - 1 - TARGET_HEADER_ROWS - 1 - 1 - 3 - errorsRows - filterRows - (discardNotice ? 1 : 0) - 1);
 
   return (
     <Box flexDirection="column">
@@ -228,7 +227,33 @@ export function HomeScreen({
           {!catalog ? ' · loading…' : entries.length === 0 ? (list.runbooks.length ? ' · nothing matches the filter' : ' · none found in the runbooks folder') : ''}
         </Text>
       </Line>
-      <SelectList items={entries} selected={current} height={listHeight} render={(entry, _i, isSelected) => <EntryRow entry={entry} selected={isSelected} />} />
+      {discarding ? (
+        <Dialog
+          title={`Discard the unfinished run ${discarding.id}?`}
+          lines={[
+            `${discarding.runbook}, stopped at step ${discarding.currentStep + 1}/${discarding.stepCount}${discarding.stepTitle ? ` "${discarding.stepTitle}"` : ''}, ${formatAge(discarding.updatedAt)}.`,
+            'It is no longer offered for resuming: its state is kept in the runs folder, marked discarded,',
+            'and the audit trail records who discarded it. Nothing in the database is changed or undone.',
+          ]}
+          yes="discard it"
+          no="keep it"
+          onAnswer={(yes) => {
+            const run = discarding;
+            setDiscarding(undefined);
+            if (!yes || !services.discardRun) return;
+            try {
+              services.discardRun(run.id);
+              setDiscardNotice(`discarded run ${run.id} (kept in the runs folder, audited)`);
+            } catch (error) {
+              setDiscardNotice(`could not discard run ${run.id}: ${errorLine(error)}`);
+            }
+            onRefresh();
+          }}
+        />
+      ) : (
+        <SelectList items={entries} selected={current} height={listHeight} render={(entry, _i, isSelected) => <EntryRow entry={entry} selected={isSelected} />} />
+      )}
+      {discardNotice ? <Line color={theme.muted}>{discardNotice}</Line> : null}
       {description.map((line, i) => (
         <Line key={i} color={theme.muted}>
           {'  '}
@@ -240,7 +265,7 @@ export function HomeScreen({
           {SYMBOL.failed} {list.errors.length} runbook file(s) failed to load: {list.errors[0]}
         </Line>
       ) : null}
-      <Footer keys={HOME_KEYS} />
+      <Footer keys={[...homeKeys, ...HOME_TAIL]} />
     </Box>
   );
 }

@@ -2,12 +2,11 @@ import { Box, Text } from 'ink';
 import React, { useEffect, useRef, useState } from 'react';
 import type { LogEvent, LogStats } from '../../core/logs/types';
 import { EnvironmentBanner } from '../components/TargetHeader';
-import { Footer, type KeyHint } from '../components/Footer';
+import { Footer } from '../components/Footer';
 import { Line } from '../components/Line';
 import { TextField } from '../components/TextField';
 import { useTerminalSize, useTheme } from '../context';
-import { useScreenHelp } from '../help';
-import { LAYER, useKeys } from '../keys';
+import { useScreenKeys } from '../help';
 import { LineRing, type RingLine } from '../logs/ring';
 import type { Services } from '../services';
 import { SYMBOL } from '../theme';
@@ -17,14 +16,6 @@ type ShownLine = RingLine;
 
 const KEEP = 1000;
 export const LOG_FLUSH_MS = 100;
-
-const KEYS: readonly KeyHint[] = [
-  ['space', 'pause/resume'],
-  ['/', 'edit filter'],
-  ['a', 'all lines / errors only'],
-  ['esc', 'back'],
-  ['?', 'help'],
-];
 
 /**
  * Follows the environment's log source. Lines land in fixed rings (all, matching) and the
@@ -122,18 +113,15 @@ export function LogsScreen({ services, onBack, initialFilter = 'error' }: { serv
     if (!paused) setShown((showAll ? all.current : matching.current).last(height));
   }, [showAll, paused, height]);
 
-  useScreenHelp('logs', KEYS);
-  useKeys(
-    (input, key) => {
-      if (input === ' ' || input === 'p') setPaused((p) => !p);
-      else if (input === '/') setDraft(filter);
-      else if (input === 'a') setShowAll((v) => !v);
-      else if (key.escape) onBack();
-      else return false;
-      return true;
-    },
-    LAYER.screen,
-    draft === undefined,
+  const keys = useScreenKeys(
+    'logs',
+    [
+      { id: 'space', label: 'pause/resume', run: () => setPaused((p) => !p) },
+      { id: 'filter', label: 'edit the filter', run: () => setDraft(filter) },
+      { id: 'matching', run: () => setShowAll((v) => !v) },
+      { id: 'back', label: 'back', run: () => onBack() },
+    ],
+    { active: draft === undefined },
   );
 
   return (
@@ -186,7 +174,7 @@ export function LogsScreen({ services, onBack, initialFilter = 'error' }: { serv
           </Line>
         ))}
       </Box>
-      <Footer keys={KEYS} />
+      <Footer keys={[...keys, ['?', 'help']]} />
     </Box>
   );
 }

@@ -2,12 +2,12 @@ import { Box, Text } from 'ink';
 import React, { useState } from 'react';
 import { terminalLine } from '../../core/terminalText';
 import { EnvironmentBanner } from '../components/TargetHeader';
-import { Footer, type KeyHint } from '../components/Footer';
+import { Footer } from '../components/Footer';
 import { Line } from '../components/Line';
 import { TextField } from '../components/TextField';
 import { useTerminalSize, useTheme } from '../context';
-import { useScreenHelp } from '../help';
-import { isDown, isUp, LAYER, useKeys } from '../keys';
+import { useScreenKeys } from '../help';
+import { isUp } from '../keys';
 import type { NewRevisionView, Services } from '../services';
 import { SYMBOL } from '../theme';
 import { errorLine } from './HomeScreen';
@@ -46,38 +46,18 @@ export function NewRevisionScreen({ services, onDone }: { services: Services; on
   const height = Math.max(3, rows - 1 - 4 - 1);
   const maxTop = Math.max(0, lines.length - height);
 
-  const keys: KeyHint[] =
-    phase.name === 'kind'
-      ? [['a', 'autogenerate from the models'], ['e', 'empty revision'], ['esc', 'cancel']]
-      : phase.name === 'created'
-        ? [['j/k', 'scroll'], ['enter/esc', 'back to history']]
-        : phase.name === 'failed'
-          ? [['esc', 'back to history']]
-          : [['enter', 'next'], ['esc', 'cancel']];
-  useScreenHelp('new-revision', keys);
-  useKeys((input, key) => {
-    if (phase.name === 'kind') {
-      if (input === 'a') create(phase.message, true);
-      else if (input === 'e') create(phase.message, false);
-      else if (key.escape) onDone();
-      else return false;
-      return true;
-    }
-    if (phase.name === 'created') {
-      if (isDown(input, key)) setTop((t) => Math.min(maxTop, t + 1));
-      else if (isUp(input, key)) setTop((t) => Math.max(0, t - 1));
-      else if (key.pageDown || input === ' ') setTop((t) => Math.min(maxTop, t + height));
-      else if (key.pageUp) setTop((t) => Math.max(0, t - height));
-      else if (key.return || key.escape) onDone(phase.created);
-      else return false;
-      return true;
-    }
-    if (phase.name === 'failed' && (key.escape || key.return)) {
-      onDone();
-      return true;
-    }
-    return false;
-  }, LAYER.screen);
+  const kind = phase.name === 'kind' ? phase : undefined;
+  const created = phase.name === 'created' ? phase.created : undefined;
+  const keys = useScreenKeys('new-revision', [
+    // The kind of revision is a numbered choice, like a failure menu's: no letter gets a second meaning.
+    { id: 'choice', label: '1 autogenerate from the models · 2 empty revision', when: Boolean(kind), run: (input) => (input === '1' ? create(kind!.message, true) : input === '2' ? create(kind!.message, false) : false) },
+    { id: 'move', label: 'scroll', when: Boolean(created), run: (input, key) => setTop((t) => (isUp(input, key) ? Math.max(0, t - 1) : Math.min(maxTop, t + 1))) },
+    { id: 'page', when: Boolean(created), run: (_input, key) => setTop((t) => (key.pageUp ? Math.max(0, t - height) : Math.min(maxTop, t + height))) },
+    { id: 'space', label: 'next page', when: Boolean(created), run: () => setTop((t) => Math.min(maxTop, t + height)) },
+    // While the message is typed its field has these keys; listed here all the same.
+    { id: 'choose', label: created || phase.name === 'failed' ? 'back to history' : 'next', when: phase.name !== 'kind' && phase.name !== 'creating', run: () => (phase.name === 'message' ? false : onDone(created)) },
+    { id: 'back', label: created || phase.name === 'failed' ? 'back to history' : 'cancel', when: phase.name !== 'creating', run: () => (phase.name === 'message' ? false : onDone(created)) },
+  ]);
 
   return (
     <Box flexDirection="column">
@@ -100,7 +80,7 @@ export function NewRevisionScreen({ services, onDone }: { services: Services; on
           placeholder="what the revision changes"
         />
       ) : null}
-      {phase.name === 'kind' ? <Line>“{phase.message}”: a autogenerates the operations from the models (reads the database, changes nothing); e writes an empty revision</Line> : null}
+      {phase.name === 'kind' ? <Line>“{phase.message}”: 1 autogenerates the operations from the models (reads the database, changes nothing); 2 writes an empty revision</Line> : null}
       {phase.name === 'creating' ? <Line color={theme.muted}>{phase.autogenerate ? 'Alembic compares the database with the models…' : 'writing the revision file…'}</Line> : null}
       {phase.name === 'failed' ? (
         <Line color={theme.danger}>

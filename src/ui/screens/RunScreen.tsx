@@ -1,15 +1,15 @@
 import { Box } from 'ink';
-import React, { useSyncExternalStore } from 'react';
+import React, { useState, useSyncExternalStore } from 'react';
 import { Footer, type KeyHint } from '../components/Footer';
-import { useScreenHelp } from '../help';
-import { LAYER, useKeys } from '../keys';
+import { useScreenHelp, useScreenKeys, type Binding } from '../help';
+import { isUp } from '../keys';
 import { promptKeys } from '../run/prompts/PromptPanel';
 import { RunView } from '../run/RunView';
 import { isStepRunning } from '../run/runState';
 import type { RunSession } from '../run/session';
 import type { DrillDebriefView, TargetIdentity } from '../services';
 import { Line } from '../components/Line';
-import { useTheme } from '../context';
+import { useTerminalSize, useTheme } from '../context';
 import { SYMBOL } from '../theme';
 
 /** A run in progress (or finished): RunView plus the keys around the engine's questions. */
@@ -17,34 +17,38 @@ export function RunScreen({ session, identity, onBack, onOpenLogs, onStop }: { s
   const snapshot = useSyncExternalStore(session.subscribe, session.getSnapshot);
   const over = snapshot.settled;
   const running = isStepRunning(snapshot.state);
-  const keys: KeyHint[] = snapshot.cancelling && !over
-    ? [['…', 'waiting for the engine to stop cleanly'], ['l', 'logs']]
-    : over
-    ? [
-        ['enter/esc', 'back to home'],
-        ['l', 'logs'],
-        ['q', 'quit'],
-      ]
-    : [
-        ...(snapshot.prompt ? promptKeys(snapshot.prompt.request) : []),
-        ...(running ? ([['ctrl+c', 'cancel step']] as KeyHint[]) : []),
-        ['x', 'stop run'],
-        ['l', 'logs'],
-        ['esc', 'home (run continues)'],
-        ['?', 'help'],
-      ];
-  useScreenHelp(`run ${snapshot.state.runbook}`, keys);
-  useKeys((input, key) => {
-    if (over && (key.return || key.escape)) onBack();
-    else if (!over && key.escape) onBack();
-    else if (input === 'l') onOpenLogs();
-    else if (input === 'x' && !over) onStop();
-    else return false;
-    return true;
-  }, LAYER.screen);
+  const { rows } = useTerminalSize();
+  // Scrollback over the whole run's output (0: live), and `f` for a failure's whole error.
+  const [scrollBack, setScrollBack] = useState(0);
+  const [full, setFull] = useState(false);
+  const total = snapshot.state.output.length + snapshot.state.steps.length;
+  const page = Math.max(1, rows - 8);
+  const scroll = (delta: number) => setScrollBack((n) => Math.max(0, Math.min(total, n + delta)));
+  const cancellingNow = Boolean(snapshot.cancelling && !over);
+  const bindings: Binding[] = [
+    { id: 'choose', label: 'back to home', when: over, run: () => onBack() },
+    { id: 'back', label: over ? 'back to home' : 'home (the run continues)', when: !cancellingNow, run: () => onBack() },
+    { id: 'move', label: 'scroll back through the whole run’s output', run: (input, key) => scroll(isUp(input, key) ? 1 : -1) },
+    { id: 'page', run: (_input, key) => scroll(key.pageUp ? page : -page) },
+    { id: 'ends', label: 'oldest output / back to live', run: (input) => setScrollBack(input === 'g' ? total : 0) },
+    { id: 'full', label: full ? 'the error’s first lines only' : 'the full error (not cut)', run: () => setFull((v) => !v) },
+    { id: 'stop', label: 'stop the run (aborted; asks first)', when: !over && !cancellingNow, run: () => onStop() },
+    { id: 'logs', run: () => onOpenLogs() },
+  ];
+  const own = useScreenKeys(`run ${snapshot.state.runbook}`, bindings, { help: false });
+  const promptHints: KeyHint[] = !over && !cancellingNow && snapshot.prompt ? promptKeys(snapshot.prompt.request) : [];
+  const ctrlC: KeyHint[] = running && !over ? [['ctrl+c', 'cancel step']] : [];
+  const tail: KeyHint[] = over ? [['q', 'quit']] : [['?', 'help']];
+  // Help lists the open question's keys (its prompt handles them) and every binding above.
+  useScreenHelp(`run ${snapshot.state.runbook}`, cancellingNow ? own : [...promptHints, ...ctrlC, ...own]);
+  // The footer keeps to what an operator needs now (one row at 80 columns); `?` has the rest.
+  const failed = Boolean(snapshot.state.error || snapshot.prompt?.request.kind === 'failure' || (over && snapshot.state.finished?.outcome !== 'completed'));
+  const shortIds = new Set(['choose', 'back', 'stop', 'logs', ...(failed ? ['full'] : [])]);
+  const short = bindings.filter((b) => b.when !== false && shortIds.has(b.id)).map((b) => own[bindings.filter((x) => x.when !== false).indexOf(b)]!);
+  const keys: KeyHint[] = cancellingNow ? [['…', 'waiting for the engine to stop cleanly'], ...short] : [...promptHints, ...ctrlC, ...short, ...tail];
   return (
     <Box flexDirection="column">
-      <RunView snapshot={snapshot} identity={identity} preselect={session.spec.selectedRevision ?? session.spec.selectedBackup} onAnswer={(id, response) => session.answer(id, response)} />
+      <RunView snapshot={snapshot} identity={identity} preselect={session.spec.selectedRevision ?? session.spec.selectedBackup} scrollBack={scrollBack} full={full} onAnswer={(id, response) => session.answer(id, response)} />
       {snapshot.result?.debrief ? <DebriefPanel debrief={snapshot.result.debrief} /> : null}
       <Footer keys={keys} />
     </Box>

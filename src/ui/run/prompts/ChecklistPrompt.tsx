@@ -8,11 +8,11 @@ import type { ChecklistTick } from '../runState';
 
 type Item = Extract<InputRequest, { kind: 'checklist-item' }>;
 
-/** One item at a time: space/enter/y ticks it, n leaves it unticked. Earlier items stay listed. */
+/** One item at a time: space/enter/y ticks it, n leaves it unticked (x is the key map's stop, not a tick). Earlier items stay listed. */
 export function ChecklistPrompt({ request, ticks, onAnswer }: { request: Item; ticks: ChecklistTick[]; onAnswer: (response: InputResponse) => void }) {
   const theme = useTheme();
   useKeys((input, key) => {
-    if (key.return || input === ' ' || input === 'y' || input === 'x') onAnswer({ kind: 'checklist-item', ticked: true });
+    if (key.return || input === ' ' || input === 'y') onAnswer({ kind: 'checklist-item', ticked: true });
     else if (input === 'n') onAnswer({ kind: 'checklist-item', ticked: false });
     else return false;
     return true;

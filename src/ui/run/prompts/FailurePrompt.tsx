@@ -7,11 +7,12 @@ import { useTerminalSize, useTheme } from '../../context';
 import { clampLines, wrapText } from '../../format';
 import { LAYER, useKeys } from '../../keys';
 import { SYMBOL } from '../../theme';
+import { KEYMAP } from '../../keymap';
 
 type Failure = Extract<InputRequest, { kind: 'failure' }>;
 
 /** The step failed: the error, then the runbook's on_failure offers as keys. */
-export function FailurePrompt({ request, onAnswer }: { request: Failure; onAnswer: (response: InputResponse) => void }) {
+export function FailurePrompt({ request, full = false, onAnswer }: { request: Failure; /** `f`: the whole error, not its first rows. */ full?: boolean; onAnswer: (response: InputResponse) => void }) {
   const theme = useTheme();
   const { columns } = useTerminalSize();
   const [skipping, setSkipping] = useState(false);
@@ -30,7 +31,7 @@ export function FailurePrompt({ request, onAnswer }: { request: Failure; onAnswe
   );
   return (
     <Box flexDirection="column">
-      {clampLines(wrapText(`${SYMBOL.failed} ${request.error}`, columns - 2), FAILURE_ERROR_ROWS).map((line, i) => (
+      {errorLines(request.error, columns, full).map((line, i) => (
         <Line key={i} color={theme.danger} bold>
           {line}
         </Line>
@@ -62,8 +63,17 @@ export function FailurePrompt({ request, onAnswer }: { request: Failure; onAnswe
 
 export const FAILURE_ERROR_ROWS = 3;
 
-export function failureRows(request: Failure, columns: number): number {
-  return 1 + Math.min(FAILURE_ERROR_ROWS, wrapText(`${SYMBOL.failed} ${request.error}`, columns - 2).length);
+/** The error's rows: the first FAILURE_ERROR_ROWS (`… N more line(s) · f shows all`), or every one with `f`. */
+export function errorLines(error: string, columns: number, full: boolean): string[] {
+  const all = wrapText(`${SYMBOL.failed} ${error}`, columns - 2);
+  if (full || all.length <= FAILURE_ERROR_ROWS) return all;
+  const kept = clampLines(all, FAILURE_ERROR_ROWS);
+  kept[kept.length - 1] = `${kept[kept.length - 1]} · ${KEYMAP.full.hint} shows the full error`;
+  return kept;
+}
+
+export function failureRows(request: Failure, columns: number, full = false): number {
+  return 1 + errorLines(request.error, columns, full).length;
 }
 
 export interface FailureKey {
@@ -76,9 +86,10 @@ export function failureKeys(request: Failure): FailureKey[] {
   const keys: FailureKey[] = [];
   let n = 0;
   for (const offer of request.offers) {
-    if (offer === 'retry') keys.push({ key: 'r', label: 'retry', choice: 'retry' });
-    else if (offer === 'skip') keys.push({ key: 's', label: 'skip (with a reason)', choice: 'skip' });
-    else if (offer === 'abort') keys.push({ key: 'a', label: 'abort the run', choice: 'abort' });
+    // The key map's letters: t try again, s skip, x stop the run (as x does in the run view), 1–9 numbered choices.
+    if (offer === 'retry') keys.push({ key: KEYMAP.retry.hint, label: 'try again', choice: 'retry' });
+    else if (offer === 'skip') keys.push({ key: KEYMAP.skip.hint, label: 'skip (with a reason)', choice: 'skip' });
+    else if (offer === 'abort') keys.push({ key: KEYMAP.stop.hint, label: 'stop the run (aborted)', choice: 'abort' });
     else keys.push({ key: String(++n), label: `switch to ${offer.switch}`, choice: { switch: offer.switch } });
   }
   return keys;

@@ -14,7 +14,7 @@ import { SkipReasonPrompt } from './SkipReasonPrompt';
 import { TypedConfirmationPrompt, typedRows } from './TypedConfirmationPrompt';
 
 /** The engine's open question, as the prompt for its kind. Keyed by question id: a new question starts fresh. */
-export function PromptPanel({ prompt, step, maxRows, preselect, onAnswer }: { prompt: PendingPrompt; step?: StepView; maxRows: number; preselect?: string; onAnswer: (response: InputResponse) => void }) {
+export function PromptPanel({ prompt, step, maxRows, preselect, full, onAnswer }: { prompt: PendingPrompt; step?: StepView; maxRows: number; preselect?: string; full?: boolean; onAnswer: (response: InputResponse) => void }) {
   const request = prompt.request;
   switch (request.kind) {
     case 'confirm':
@@ -24,7 +24,7 @@ export function PromptPanel({ prompt, step, maxRows, preselect, onAnswer }: { pr
     case 'typed-confirmation':
       return <TypedConfirmationPrompt key={prompt.id} request={request} maxRows={maxRows} onAnswer={onAnswer} />;
     case 'failure':
-      return <FailurePrompt key={prompt.id} request={request} onAnswer={onAnswer} />;
+      return <FailurePrompt key={prompt.id} request={request} full={full} onAnswer={onAnswer} />;
     case 'skip-reason':
       return <SkipReasonPrompt key={prompt.id} request={request} onAnswer={onAnswer} />;
     case 'select-target':
@@ -39,7 +39,7 @@ export function PromptPanel({ prompt, step, maxRows, preselect, onAnswer }: { pr
 }
 
 /** Rows the prompt will take (so the screen can give the rest to steps and output). */
-export function promptRows(request: InputRequest, step: StepView | undefined, maxRows: number, columns = 80): number {
+export function promptRows(request: InputRequest, step: StepView | undefined, maxRows: number, columns = 80, full = false): number {
   switch (request.kind) {
     case 'confirm':
       return confirmRows(request, maxRows);
@@ -48,7 +48,7 @@ export function promptRows(request: InputRequest, step: StepView | undefined, ma
     case 'typed-confirmation':
       return typedRows(request, maxRows);
     case 'failure':
-      return failureRows(request, columns);
+      return failureRows(request, columns, full);
     case 'skip-reason':
       return 3;
     case 'select-target':
@@ -77,7 +77,7 @@ export function promptKeys(request: InputRequest): KeyHint[] {
           ];
     case 'checklist-item':
       return [
-        ['space/enter', 'tick'],
+        ['space/enter/y', 'tick'],
         ['n', 'not done'],
       ];
     case 'typed-confirmation':
@@ -103,7 +103,7 @@ export function promptKeys(request: InputRequest): KeyHint[] {
       return [['enter', 'end the watch']];
     case 'review':
       return [
-        ['j/k space', 'scroll'],
+        ['j/k space pgup/pgdn', 'scroll'],
         ['enter', request.acknowledge ? 'acknowledge' : 'reviewed'],
         ['esc', 'not reviewed'],
       ];

@@ -9,7 +9,7 @@ import { SYMBOL, type Theme } from '../../theme';
 
 /**
  * The migration review, read in the run: SQL per revision, findings, table sizes, scrolled with
- * j/k and space. Enter confirms only once the last line has been on screen (before that it
+ * j/k, space and PgUp/PgDn. Enter confirms only once the last line has been on screen (before that it
  * pages on). An error-level finding on a protected environment then asks for a reason and the
  * database name typed; esc says "not reviewed".
  */
@@ -33,7 +33,7 @@ export function ReviewPrompt({ request, maxRows, onAnswer }: { request: ReviewRe
       if (isDown(input, key)) scroll(offset + 1);
       else if (isUp(input, key)) scroll(offset - 1);
       else if (input === ' ' || key.pageDown) scroll(offset + height);
-      else if (input === 'b' || key.pageUp) scroll(offset - height);
+      else if (key.pageUp) scroll(offset - height);
       else if (input === 'G') scroll(last);
       else if (input === 'g') scroll(0);
       else if (key.return) {

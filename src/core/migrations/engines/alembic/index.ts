@@ -12,6 +12,7 @@ import { readVersionRows } from '../../versionTable';
 import { LOCK_NOT_AVAILABLE, QUERY_CANCELED, ServerWatch, withLockRetries } from '../../watch';
 import { alembicProject, type AlembicProject } from './project';
 import { listRevisionFiles, readRevisionFile, type AlembicRevision, type Unreadable } from './revisionFile';
+import { RevisionReadCache } from './readCache';
 import { revisionSource } from './revisionWriter';
 import { runRunnerSync, RunnerSession, type RunnerEnvironment, type RunnerEvent, type RunnerFailure, type RunnerRevision } from './runnerProcess';
 
@@ -49,7 +50,10 @@ export class AlembicEngine implements MigrationEngine<AlembicRevision> {
 
   loadGraph(): RevisionGraph<AlembicRevision> {
     const files = this.project.staticallyReadable ? listRevisionFiles(this.project.versionLocations) : [];
-    const read = files.map((file) => readRevisionFile(file));
+    // A drill's throwaway copy of the revisions is not worth keeping.
+    const cache = RevisionReadCache.open(files.length > 0 && !this.settings.revisionsOverride ? this.settings.statePath : undefined);
+    const read = files.map((file) => cache.read(file, readRevisionFile));
+    cache.save();
     const unreadable = read.filter(isUnreadable);
     let revisions = read.filter((r): r is AlembicRevision => !isUnreadable(r));
     if (unreadable.length > 0 || !this.project.staticallyReadable) {

@@ -657,6 +657,18 @@ def main():
     sys.exit(5)
 
 
+def leave(code):
+    """Ends without the interpreter's teardown (unloading SQLAlchemy and every revision module
+    takes ~0.2 s on 300 revisions, and mutx-ops holds the migration lock meanwhile). Alembic's
+    connection is closed by then; what is buffered is flushed first."""
+    for stream in (EVENTS, sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
     try:
         main()
@@ -672,4 +684,5 @@ if __name__ == "__main__":
         elif isinstance(error, TransactionEnded):
             info["half_applied"] = True
         emit("failed", **info)
-        sys.exit(1)
+        leave(1)
+    leave(0)
