@@ -46,7 +46,7 @@ describe('emergency-rollback on a broken downgrade (SQL engine)', () => {
     const out = String(result.stdout);
     expect(result.exitCode, String(result.all)).toBe(5);
     expect(out).toMatch(/quick rehearsal: the downgrade of r2 was never rehearsed/);
-    expect(out).toMatch(/quick rehearsal: the downgrade to r1 FAILED on a schema-only copy: .*type "kind" already exists/);
+    expect(out).toMatch(/quick rehearsal: the downgrade to r1 FAILED on a schema-only copy on the target's server: .*type "kind" already exists/);
     expect(out).toMatch(/r2: downgrade FAILS: type "kind" already exists at migrations\/r2_kind_enum\.sql:\d+/);
     expect(out).toMatch(/the downgrade of r2 is KNOWN TO FAIL: restoring the verified backup taken at the target revision \(r1\) is the safer way back/);
     expect(out).toMatch(/this step will not run the downgrade: it offers to restore staging_\S+_r1_pre-deploy\.dump \(at r1, \d+ min old, verified\) instead\n\s+in the app: y at its question \(enter = no\); headless: --on-broken-downgrade restore/);
@@ -105,9 +105,19 @@ describe('emergency-rollback on a broken downgrade (SQL engine)', () => {
       expect(result.exitCode, String(result.all)).toBe(5);
       expect(out).toMatch(/no quick rehearsal: cannot create the scratch database .*permission denied to create database.* — what the downgrade does is not known/);
       expect(out).toMatch(/r2: downgrade never rehearsed/);
+      expect(out).toContain('(no sandbox running either)');
       expect(out).not.toMatch(/KNOWN TO FAIL/);
       expect(await versionRows()).toEqual(['r2']);
+      // With the practice sandbox running, the quick rehearsal uses it instead (it is never started for this).
+      const started = await runCli(['sandbox', 'start'], { cwd: fresh.dir, env: { DATABASE_URL: '' } });
+      expect(started.exitCode, String(started.all)).toBe(0);
+      const again = await runCli(['run', 'emergency-rollback'], { cwd: fresh.dir, env: { DATABASE_URL: url.toString() } });
+      expect(again.exitCode, String(again.all)).toBe(5);
+      expect(String(again.stdout)).toMatch(/quick rehearsal: the downgrade to r1 FAILED on a schema-only copy on the running sandbox \(the target's server refused a scratch database\): .*type "kind" already exists/);
+      expect(String(again.stdout)).toMatch(/the downgrade of r2 is KNOWN TO FAIL/);
+      expect(await versionRows()).toEqual(['r2']);
     } finally {
+      await runCli(['sandbox', 'stop'], { cwd: fresh.dir, env: { DATABASE_URL: '' } });
       fresh.cleanup();
       await adminQuery(`DROP OWNED BY ${role}`).catch(() => {});
       await adminQuery(`DROP ROLE IF EXISTS ${role}`);
@@ -139,7 +149,7 @@ describe('emergency-rollback on a broken downgrade (Alembic engine: the fixture 
     const result = await acli(['run', 'emergency-rollback', '--yes', '--on-broken-downgrade', 'restore']);
     const out = String(result.stdout);
     expect(result.exitCode, String(result.all)).toBe(0);
-    expect(out).toMatch(/quick rehearsal: the downgrade to plan_enum_001 FAILED on a schema-only copy: .*type "plan" already exists/);
+    expect(out).toMatch(/quick rehearsal: the downgrade to plan_enum_001 FAILED on a schema-only copy on the target's server: .*type "plan" already exists/);
     expect(out).toMatch(/alter_plan_column: downgrade FAILS: type "plan" already exists at src\/api\/models\/migrations\/versions\/alter_plan_column\.py:25/);
     expect(out).toMatch(/✔ restored \S+_plan_enum_001_pre-deploy\.dump instead of the downgrade of alter_plan_column \(known to fail\): now at plan_enum_001/);
     expect(await versionRowsOf(adb)).toEqual(['plan_enum_001']);
@@ -182,5 +192,19 @@ describe('the real upgrade shows each revision\'s rehearsed duration as its expe
     const lines = events.filter((e) => e.type === 'output').map((e) => e.line);
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^✔ upgrade e2 \\(\\d+ ms; rehearsed ${rehearsed('e2')} ms\\)$`)));
     expect(lines).toContainEqual(expect.stringMatching(/^✔ upgrade e1 \(\d+ ms\)$/));
+  }, 60_000);
+});
+
+describe('test-migrations: the chain rehearsal finds the broken downgrade', () => {
+  it('head-to-base fails naming r2 and its file:line; exit 1; the target is untouched', async () => {
+    const before = await versionRows();
+    const result = await cli(['run', 'test-migrations', '--env', 'dev']);
+    const out = String(result.stdout);
+    expect(result.exitCode, String(result.all)).toBe(1);
+    expect(out).toMatch(/\| ✘ head-to-base/);
+    expect(out).toMatch(/\|\s+r2 \(migrations\/r2_kind_enum\.sql:\d+\): .*type "kind" already exists/);
+    expect(out).toMatch(/✖ the chain rehearsal failed \(1 finding\(s\)\): head-to-base: r2/);
+    expect(await versionRows()).toEqual(before);
+    expect(await orphanedScratchDatabases()).toEqual([]);
   }, 60_000);
 });

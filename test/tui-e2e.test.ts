@@ -232,7 +232,11 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     expect(text).toMatch(/✔ 4\. Roll back the problematic migration (\[destructive\] )?— done .*downgrade 9d3e71c2a5b8 →/);
     expect(text).toContain('✔ 5. Verify the rollback — done');
     await keys('Enter');
-    await waitForScreen('✔ run completed', 30_000);
+    text = await waitForScreen('✔ run completed', 30_000);
+    // The end says where the database is now, where its backup is, and what to run next.
+    expect(text).toMatch(new RegExp(`database +\\S+ is at ${previousRevision} \\(was 9d3e71c2a5b8\\)`));
+    expect(text).toMatch(/backup +\S*\.mutx-ops\/backups\//);
+    expect(text).toMatch(/next +mutx-ops check/);
     // Minus the two Enters sent on purpose to show that Enter does not confirm the plan.
     const used = keystrokes - keystrokesAtHome - 2;
     console.log(`issue 12 measure: ${used} keystrokes from home to a finished emergency-rollback (100×30, review read to its end)`);

@@ -6,6 +6,7 @@ import type { RunEvent } from '../runbook/events';
 import { HeadlessInput, type HeadlessAnswers } from '../runbook/headless';
 import { findRunbook } from '../runbook/loader';
 import { planLines } from '../runbook/plan';
+import { databaseOfUrl, endSummary } from '../runbook/endSummary';
 
 export { loadRunbooks } from '../runbook/loader';
 export { isInterrupted, listRuns, loadRunState } from '../runbook/state';
@@ -17,6 +18,7 @@ import { formatDuration, type Output } from './output';
 /** One line per event, for a terminal log, a CI job or a Kubernetes Job. */
 export function eventPrinter(json: boolean) {
   const lastProgress = new Map<string, number>();
+  let started: Extract<RunEvent, { type: 'run-started' }> | undefined;
   return (event: RunEvent) => {
     if (json) {
       process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -25,6 +27,7 @@ export function eventPrinter(json: boolean) {
     const out = (line: string) => process.stdout.write(`${line}\n`);
     switch (event.type) {
       case 'run-started':
+        started = event;
         out(`run ${event.runId}: ${event.title} on ${event.target}${event.environment ? ` [${event.environment}${event.protected ? ', PROTECTED' : ''}]` : ''}${event.drill ? ' [DRILL]' : ''}${event.resumed ? ' (resumed)' : ''}`);
         break;
       case 'plan':
@@ -46,6 +49,7 @@ export function eventPrinter(json: boolean) {
         if (p.kind === 'backup') out(`    … ${formatBytes(p.bytes)} written, ${p.tablesDone}/${p.tablesTotal} tables, ${formatBytes(p.rateBytesPerSec)}/s${p.etaSeconds !== undefined ? `, ETA ${Math.ceil(p.etaSeconds)} s` : ''}`);
         else if (p.kind === 'migration') out(`    … ${p.direction} ${p.index}/${p.total} ${p.revision} (${formatDuration(p.elapsedMs)}${p.expectedMs !== undefined ? `; expected ~${formatDuration(p.expectedMs)}, rehearsed` : ''})`);
         else if (p.kind === 'logs') out(`    … ${p.lines} lines, ${p.matched} matching, ${p.matchesLastMinute}/min (${Math.round(p.elapsedMs / 1000)}/${Math.round(p.durationMs / 1000)} s)`);
+        else if (p.kind === 'blocker-wait') out(`    … waiting for ${p.blockers.join('; ')} to end (${formatDuration(p.waitedMs)}), then retry`);
         else if (p.kind === 'lock-wait') out(`    … waiting for the migration lock held by ${p.holder ?? 'another session'}`);
         break;
       }
@@ -68,6 +72,8 @@ export function eventPrinter(json: boolean) {
         break;
       case 'run-finished':
         out(`run ${event.runId} ${event.outcome}: ${event.message}`);
+        // Where the database is now, where its backup is, what to run next.
+        if (started) for (const line of endSummary({ runId: event.runId, outcome: event.outcome, where: event.where, drill: started.drill, environment: started.environment, database: databaseOfUrl(started.target), protected: started.protected })) out(`  ${line.label.padEnd(9)}${line.text}`);
         break;
     }
   };
@@ -86,7 +92,7 @@ function describe(request: import('../runbook/events').InputRequest): string {
     case 'skip-reason':
       return request.prompt;
     case 'select-target':
-      return `choose one of ${request.options.length} revisions/backups (--target REV or --backup FILE)`;
+      return request.prompt ? `${request.prompt} ${request.options.map((o) => `--target ${o.value}`).join(' or ')}` : `choose one of ${request.options.length} revisions/backups (--target REV or --backup FILE)`;
     case 'logs-watch':
       return request.prompt;
     case 'review':
@@ -121,7 +127,7 @@ export interface RunFlags {
 
 export async function headlessRun(globals: GlobalOptions, name: string | undefined, flags: RunFlags, signal: AbortSignal): Promise<number> {
   const onFailure = (flags.onFailure ?? 'abort') as HeadlessAnswers['onFailure'];
-  if (!['abort', 'retry', 'skip', 'switch'].includes(onFailure)) throw new MutxError('usage', `--on-failure must be abort, retry, skip or switch, not "${String(flags.onFailure).slice(0, 20)}"`);
+  if (!['abort', 'retry', 'skip', 'switch', 'wait'].includes(onFailure)) throw new MutxError('usage', `--on-failure must be abort, retry, skip, switch or wait, not "${String(flags.onFailure).slice(0, 20)}"`);
   const onBrokenDowngrade = flags.onBrokenDowngrade as HeadlessAnswers['onBrokenDowngrade'];
   if (onBrokenDowngrade !== undefined && !['restore', 'stop'].includes(onBrokenDowngrade)) throw new MutxError('usage', `--on-broken-downgrade must be restore or stop, not "${String(flags.onBrokenDowngrade).slice(0, 20)}"`);
   if (onFailure === 'skip' && !flags.skipReason) throw new MutxError('usage', '--on-failure skip needs --skip-reason TEXT (it goes into the audit trail)');

@@ -31,7 +31,7 @@ export function registerRunCommands(program: Command, run: Runner, signal: Abort
     .argument('[runbook]', 'runbook name or file')
     .option('--yes', 'confirm manual steps and checklist items')
     .option('--confirm <dbname>', 'type the database name for destructive steps on a protected environment')
-    .option('--on-failure <what>', 'abort (default), retry, skip or switch (to the runbook the step offers)')
+    .option('--on-failure <what>', 'abort (default), retry, skip, switch (to the runbook the step offers) or wait (a lock timeout: until the blocking session ends, then retry)')
     .option('--skip-reason <text>', 'reason recorded when --on-failure skip skips a step')
     .option('--on-broken-downgrade <what>', 'a downgrade known to fail: restore (the verified backup at the target revision instead) or stop (default: pause before it, exit 5)')
     .option('--acknowledge <reason>', 'go ahead despite an error-level review finding on a protected environment (with --confirm; recorded in the audit trail)')

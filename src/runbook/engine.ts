@@ -8,11 +8,12 @@ import { latestVerifiedBackup, listBackups } from '../core/backup';
 import type { LoadedRunbook } from './loader';
 import { claimRun } from './runLock';
 import { loadRunState, newRunId, saveRunState, type RunState, type StepState } from './state';
-import { classifyFailure, describeFailureState, offersFor } from './failureOffers';
+import { classifyFailure, describeFailureState, offersFor, retryCannotPass } from './failureOffers';
 import { buildPlan, planFlag, planRequest } from './plan';
 import type { Target } from '../core/connection';
 import { findRunbook } from './loader';
 import { readPartialMigrations } from '../core/migrations/ledger';
+import { blockingSessionsOf, waitForBlockers } from '../core/migrations/blockerWait';
 import { changesSomething, isDestructive, previewStep, recheckStep, runStep, type StepContext } from './steps/index';
 import { registerUrlFromEnv } from './steps/context';
 
@@ -128,6 +129,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
     protected: ctx.target.protected,
     drill: state.drill,
     resumed,
+    startRevisions: state.vars.startRevisions,
     steps: runbook.steps.map((step): StepSummary => ({ id: step.id, title: step.title, type: step.type, text: step.text, destructive: isDestructive(step) })),
   });
 
@@ -259,13 +261,18 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
           }
           const after = await readDatabaseState(runCtx);
           const failureState = classifyFailure(step, { error, rowsBefore, rowsAfter: after?.rows, halfApplied: after?.halfApplied ?? 0 });
-          const offers = offersFor(step.on_failure ?? DEFAULT_OFFERS, failureState, (name) => {
-            try {
-              return findRunbook(ctx.settings.runbooksPath, name);
-            } catch {
-              return undefined;
-            }
-          });
+          // A lock timeout with nothing applied names the session(s) in the way: "wait" until they are gone, then retry.
+          const blockers = failureState === 'nothing-applied' && (step.type === 'migrate' || step.type === 'reconcile') ? blockingSessionsOf(error) : [];
+          const offers = withWaitOffer(
+            offersFor(step.on_failure ?? DEFAULT_OFFERS, failureState, (name) => {
+              try {
+                return findRunbook(ctx.settings.runbooksPath, name);
+              } catch {
+                return undefined;
+              }
+            }).filter((offer) => offer !== 'retry' || !retryCannotPass(error)),
+            blockers.length > 0,
+          );
           if (step.type === 'migrate' || step.type === 'reconcile' || failureState === 'half-applied') onEvent({ type: 'output', stepId: step.id, line: describeFailureState(failureState), stream: 'info' });
           onEvent({ type: 'step-failed', stepId: step.id, error: message, offers });
           let response: InputResponse;
@@ -277,6 +284,18 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
             throw askError;
           }
           const choice = response.kind === 'failure' ? response.choice : 'abort';
+          if (choice === 'wait' && blockers.length) {
+            audit('run.step', { step: step.id, status: 'wait', blockers: blockers.map((b) => b.pid) });
+            onEvent({ type: 'output', stepId: step.id, line: `waiting for ${blockers.map((b) => b.description).join('; ')} to end, then retrying (nothing is terminated; x stops the run)`, stream: 'info' });
+            const waited = await waitForBlockers(runCtx, blockers, {
+              signal,
+              onProgress: (still, waitedMs) => onEvent({ type: 'progress', stepId: step.id, progress: { kind: 'blocker-wait', blockers: still.map((b) => b.description), waitedMs } }),
+            });
+            if (signal.aborted) return finish('aborted', `cancelled by the operator while waiting for the blocking session(s) of "${step.title}"`);
+            onEvent({ type: 'output', stepId: step.id, line: waited.ended ? `the blocking session(s) ended after ${Math.round(waited.waitedMs / 1000)} s: retrying` : `still blocked after ${Math.round(waited.waitedMs / 60_000)} min: retrying once more`, stream: 'info' });
+            audit('run.step', { step: step.id, status: 'retry', after: 'wait', ended: waited.ended });
+            continue;
+          }
           if (choice === 'retry') {
             audit('run.step', { step: step.id, status: 'retry' });
             continue;
@@ -313,6 +332,14 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
   }
 }
 
+/** "wait" is offered (after retry) exactly when there is a blocking session to wait for. */
+function withWaitOffer(offers: FailureOffer[], canWait: boolean): FailureOffer[] {
+  const without = offers.filter((offer) => offer !== 'wait');
+  if (!canWait) return without.length ? without : ['abort'];
+  const at = without.indexOf('retry');
+  return at >= 0 ? [...without.slice(0, at + 1), 'wait', ...without.slice(at + 1)] : ['wait', ...without];
+}
+
 /** The flag that answers a question headless, for the pause hint (never a generic one that would not). */
 function answeringFlag(request: InputRequest, target: Target): string {
   switch (request.kind) {
@@ -323,7 +350,7 @@ function answeringFlag(request: InputRequest, target: Target): string {
     case 'review':
       return request.acknowledge ? ` --confirm ${request.acknowledge.expected} --acknowledge REASON` : ' --yes';
     case 'select-target':
-      return ' --target REV (or --backup FILE)';
+      return request.prompt ? ` ${planFlag(target)} --target REV` : ' --target REV (or --backup FILE)';
     case 'skip-reason':
       return ' --skip-reason TEXT';
     case 'confirm':
@@ -347,7 +374,7 @@ function describeRequest(request: InputRequest): string {
     case 'skip-reason':
       return request.prompt;
     case 'select-target':
-      return 'choose a revision or backup (--target REV or --backup FILE)';
+      return request.prompt ? `${request.prompt} ${request.options.map((o) => `--target ${o.value}`).join(' or ')}` : 'choose a revision or backup (--target REV or --backup FILE)';
     case 'logs-watch':
       return request.prompt;
     case 'review':

@@ -29,7 +29,9 @@ export type StepProgress =
     }
   | { kind: 'logs'; matched: number; lines: number; matchesLastMinute: number; elapsedMs: number; durationMs: number }
   | { kind: 'command'; elapsedMs: number; timeoutMs: number }
-  | { kind: 'lock-wait'; holder?: string; waitedMs: number };
+  | { kind: 'lock-wait'; holder?: string; waitedMs: number }
+  /** The "wait" failure offer: waiting for the session(s) that blocked the step to go away, then retrying. */
+  | { kind: 'blocker-wait'; blockers: string[]; waitedMs: number };
 
 export type InputRequest =
   | {
@@ -45,7 +47,7 @@ export type InputRequest =
   | { kind: 'typed-confirmation'; prompt: string; expected: string; detail: string[] }
   | { kind: 'failure'; error: string; offers: FailureOffer[] }
   | { kind: 'skip-reason'; prompt: string }
-  | { kind: 'select-target'; options: TargetOption[] }
+  | { kind: 'select-target'; options: TargetOption[]; /** What is being chosen, when it is not "a revision or backup" (several heads). */ prompt?: string }
   | { kind: 'logs-watch'; prompt: string }
   | ReviewRequest
   | PlanRequest;
@@ -114,7 +116,7 @@ export type InputResponse =
   | { kind: 'confirm'; ok: boolean }
   | { kind: 'checklist-item'; ticked: boolean }
   | { kind: 'typed-confirmation'; text: string }
-  | { kind: 'failure'; choice: 'retry' | 'skip' | 'abort' | { switch: string }; reason?: string }
+  | { kind: 'failure'; choice: 'retry' | 'skip' | 'abort' | 'wait' | { switch: string }; reason?: string }
   | { kind: 'skip-reason'; reason: string }
   | { kind: 'select-target'; value: string | undefined }
   | { kind: 'logs-watch'; done: true }
@@ -124,7 +126,7 @@ export type InputResponse =
 export type RunOutcome = 'completed' | 'aborted' | 'failed' | 'switched' | 'paused';
 
 export type RunEvent =
-  | { type: 'run-started'; runId: string; runbook: string; title: string; environment?: string; target: string; protected: boolean; drill: boolean; resumed: boolean; steps: StepSummary[] }
+  | { type: 'run-started'; runId: string; runbook: string; title: string; environment?: string; target: string; protected: boolean; drill: boolean; resumed: boolean; steps: StepSummary[]; /** Version rows when the run began. */ startRevisions?: string[] }
   | { type: 'plan'; runId: string; target: string; steps: PlanStep[] }
   | { type: 'step-started'; stepId: string; index: number; total: number; title: string; stepType: StepType; preview: string[] }
   | { type: 'output'; stepId: string; line: string; stream: 'stdout' | 'stderr' | 'info' | 'match' }

@@ -6,7 +6,7 @@ export interface HeadlessAnswers {
   yes: boolean;
   /** The database name, for destructive steps on a protected environment. */
   confirm?: string;
-  onFailure: 'abort' | 'retry' | 'skip' | 'switch';
+  onFailure: 'abort' | 'retry' | 'skip' | 'switch' | 'wait';
   /** Required with onFailure skip: recorded in the audit trail. */
   skipReason?: string;
   /** Why the run goes ahead despite an error-level review finding (protected environments, with confirm). */
@@ -66,6 +66,15 @@ export class HeadlessInput implements InputProvider {
           if (used < (this.answers.maxRetries ?? 2) && request.offers.includes('retry')) {
             this.retries.set(stepId, used + 1);
             return { kind: 'failure', choice: 'retry' };
+          }
+          return { kind: 'failure', choice: 'abort' };
+        }
+        if (wanted === 'wait') {
+          // Wait for the blocking session (then retry), as often as a retry; elsewhere like --on-failure abort.
+          const used = this.retries.get(stepId) ?? 0;
+          if (used < (this.answers.maxRetries ?? 2) && request.offers.includes('wait')) {
+            this.retries.set(stepId, used + 1);
+            return { kind: 'failure', choice: 'wait' };
           }
           return { kind: 'failure', choice: 'abort' };
         }

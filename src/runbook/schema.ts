@@ -7,7 +7,8 @@ import { z } from 'zod';
 const id = z.string().regex(/^[a-z0-9][a-z0-9-_]{0,62}$/, 'must be lowercase letters, digits, - or _');
 
 export const failureOfferSchema = z.union([
-  z.enum(['retry', 'skip', 'abort']),
+  /** wait: until the session that blocked the step is gone (or its transaction ended), then retry — offered after a lock timeout with nothing applied. */
+  z.enum(['retry', 'skip', 'abort', 'wait']),
   z.object({ switch: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/) }).strict(),
 ]);
 export type FailureOffer = z.infer<typeof failureOfferSchema>;
@@ -38,6 +39,9 @@ const checklistItem = z
   .strict();
 
 const revisionExpectation = z.string().min(1).max(64);
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/);
+const stdinValueSource = z.union([envName, z.object({ env: envName, optional: z.boolean().default(false) }).strict(), z.object({ target: z.literal('url') }).strict()]);
+export type StdinValueSource = z.infer<typeof stdinValueSource>;
 
 export const stepSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('checklist'), items: z.array(checklistItem).min(1) }).strict(),
@@ -49,8 +53,13 @@ export const stepSchema = z.discriminatedUnion('type', [
       command: z.array(z.string().min(1)).min(1).optional(),
       command_ref: z.string().optional(),
       timeout_seconds: z.number().positive().default(600),
-      /** Values passed on stdin as YAML (e.g. `helm install -f -`), read from environment variables: secrets never reach argv. */
-      stdin_values_from_env: z.record(z.string(), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).optional(),
+      /**
+       * Values passed on stdin as YAML (e.g. `helm install -f -`): secrets never reach argv. Each
+       * is an environment variable (required), `{env: NAME, optional: true}` (left out when unset:
+       * OIDC is all-or-none), or `{target: url}` (the run's own database URL, whichever
+       * environment it came from).
+       */
+      stdin_values_from_env: z.record(z.string(), stdinValueSource).optional(),
       /** Environment variables passed through to the command (besides PATH/HOME). */
       pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
     })
@@ -174,6 +183,12 @@ export const stepSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('catalog'), action: z.enum(['snapshot', 'compare']), name: id }).strict(),
   /** The migration review of a plan (what it locks, what a downgrade loses), shown and acknowledged. */
   z.object({ ...base, type: z.literal('review'), ...reviewSpecSchema.shape }).strict(),
+  /**
+   * `mutx-ops test`'s checks of the whole chain (one head, base → head, models, head → base, each
+   * revision up/down/up with the catalog compared) on a scratch database built from the files on
+   * the target's server (steps/chainTest.ts); the target itself is not touched.
+   */
+  z.object({ ...base, type: z.literal('chain-test') }).strict(),
   /** The plan on a throwaway copy of the target's schema first (steps/rehearse.ts). */
   z.object({ ...base, type: z.literal('rehearse'), action: z.enum(['upgrade', 'downgrade']), target: z.string().min(1).max(64), round_trip: z.boolean().default(true), protected_only: z.boolean().default(true), timeout_seconds: z.number().positive().default(600) }).strict(),
 ]);

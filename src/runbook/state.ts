@@ -34,6 +34,9 @@ export interface RunVariables {
   selectedBackupRevisions?: string[];
   /** The heads a migrate step to the selected revision left (one parent of a merge: both branch heads). */
   selectedHeadsAfter?: string[];
+  /** A relative rollback from several heads: the downgrade target the operator chose, and the heads it left. */
+  severalHeadsTarget?: string;
+  severalHeadsAfter?: string[];
   /** File of the backup this run took. */
   runBackup?: string;
   logSource?: string;

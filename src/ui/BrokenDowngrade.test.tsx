@@ -57,9 +57,8 @@ describe('emergency-rollback in the app, downgrade broken', () => {
     await press(ui, 't');
     await waitForFrame(ui, 'is known to fail: restore', 30_000);
     await press(ui, 'y');
-    f = await waitForFrame(ui, /✔ 4\. Roll back the problematic migration \[destructive\] — done in .*: restored staging_\S+_r1_pre-deploy\.dump/, 60_000);
-    // The verify step runs after the restore: wait for it rather than catch the frame between.
-    await waitForFrame(ui, /✔ 5\. Verify the rollback — done in .*: at r1 as expected/, 30_000);
+    f = await waitForFrame(ui, /✔ 5\. Verify the rollback — done in .*: at r1 as expected/, 60_000);
+    expect(f).toMatch(/✔ 4\. Roll back the problematic migration \[destructive\] — done in .*: restored staging_\S+_r1_pre-deploy\.dump/);
     expect(await revision()).toEqual(['r1']);
     await press(ui, KEY.enter);
     await waitForFrame(ui, '✔ run completed', 30_000);

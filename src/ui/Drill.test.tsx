@@ -128,7 +128,7 @@ describe('drills in the app', () => {
     expect(f).toContain('enter/y run this plan');
     expect(f).toContain('mutx_drill_held_lock');
     await press(ui, KEY.enter);
-    f = await waitForFrame(ui, 't try again · x stop the run (aborted)', 60_000);
+    f = await waitForFrame(ui, 't try again · 1 wait for the blocker to end, then try again · x stop the run (aborted)', 60_000);
     expect(f).toMatch(/waiting on locks held by pid \d+ \(nightly-report, idle in transaction\)/);
     expect(f).toMatch(/^◎ PRACTICE DRILL on postgresql:\/\/postgres@%2F\S*mutx-sandbox-\w+:\d+\/mutx_drill_held_lock$/m);
     expect(f).not.toContain('environment: staging');

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { listBackups, restoreBackup, type BackupRecord } from '../../core/backup';
-import { MutxError, oneLine } from '../../core/errors';
+import { isMutxError, MutxError, oneLine } from '../../core/errors';
 import { planMigration } from '../../core/migrations/operations';
 import { readRehearsals, rehearsalStatus } from '../../core/rehearse/record';
 import { currentRows, info, planTypedConfirmed, requireFreshBackup, type StepContext, type StepOf, type StepOutcome } from './context';
@@ -39,6 +39,17 @@ export function backupAtRevisions(c: StepContext, rows: string[]): BackupRecord 
   return listBackups(c.ctx.settings, { target: c.ctx.target }).find((b) => b.verified?.ok === true && key(b.revisions) === key(rows));
 }
 
+async function runningSandbox(c: StepContext): Promise<string | undefined> {
+  try {
+    const { sandboxUrl } = await import('../../core/sandbox');
+    const url = await sandboxUrl(c.ctx.settings);
+    // Not when the target is the sandbox itself (its own server refused already).
+    return url && !c.ctx.target.sandbox ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function describeBackup(backup: BackupRecord): string {
   const minutes = Math.max(0, Math.round((Date.now() - Date.parse(backup.createdAt)) / 60_000));
   return `${path.basename(backup.file)} (at ${backup.revisions.join(', ') || 'base'}, ${minutes} min old, verified)`;
@@ -61,12 +72,22 @@ export async function downgradeSafety(c: StepContext, target: string, options: {
   const done = (c.state.vars.quickRehearsals ??= {});
   if (!known.some((k) => k.status.state === 'fails') && unknown.length && options.quick && !done[planKey]) {
     info(c, `quick rehearsal: the downgrade of ${unknown.map((u) => u.revision).join(', ')} was never rehearsed; running the downgrade to ${target} on a schema-only copy of the target (the target is only read)…`);
+    const { rehearse } = await import('../../core/rehearse/rehearse');
+    const quick = async (scratchUrl: string | undefined, where: string) => {
+      const report = await rehearse({ ...c.ctx, signal: c.signal }, { direction: 'downgrade', target, roundTrip: false, timeoutSeconds: QUICK_REHEARSAL_TIMEOUT_SECONDS, observeLocks: false, scratchUrl });
+      done[planKey] = { at: new Date().toISOString(), ok: report.ok, note: report.ok ? `quick rehearsal: the downgrade to ${target} ran ok on a schema-only copy ${where} (${report.scratch?.database ?? 'scratch'}, dropped)` : `quick rehearsal: the downgrade to ${target} FAILED on a schema-only copy ${where}: ${report.error ?? 'see the record'}` };
+    };
     try {
-      const { rehearse } = await import('../../core/rehearse/rehearse');
-      const report = await rehearse({ ...c.ctx, signal: c.signal }, { direction: 'downgrade', target, roundTrip: false, timeoutSeconds: QUICK_REHEARSAL_TIMEOUT_SECONDS, observeLocks: false });
-      done[planKey] = { at: new Date().toISOString(), ok: report.ok, note: report.ok ? `quick rehearsal: the downgrade to ${target} ran ok on a schema-only copy (${report.scratch?.database ?? 'scratch'}, dropped)` : `quick rehearsal: the downgrade to ${target} FAILED on a schema-only copy: ${report.error ?? 'see the record'}` };
+      await quick(undefined, "on the target's server");
     } catch (error) {
-      done[planKey] = { at: new Date().toISOString(), ok: false, skipped: true, note: `no quick rehearsal: ${oneLine(error)} — what the downgrade does is not known` };
+      // The target's server refuses a scratch database (no CREATEDB): the practice sandbox, when it is running, is one (never started for this).
+      const sandbox = isMutxError(error) && error.kind === 'usage' && /cannot create the scratch database/.test(error.message) ? await runningSandbox(c) : undefined;
+      try {
+        if (!sandbox) throw error;
+        await quick(sandbox, 'on the running sandbox (the target\'s server refused a scratch database)');
+      } catch (last) {
+        done[planKey] = { at: new Date().toISOString(), ok: false, skipped: true, note: `no quick rehearsal: ${oneLine(last)}${sandbox ? '' : ' (no sandbox running either)'} — what the downgrade does is not known` };
+      }
     }
     c.save();
     known = statuses();

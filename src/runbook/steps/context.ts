@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import path from 'node:path';
-import { latestVerifiedBackup, listBackups, type BackupRecord } from '../../core/backup';
+import { backupDatabase, latestVerifiedBackup, listBackups, verifyBackup, type BackupRecord } from '../../core/backup';
 import type { EnvironmentSettings } from '../../core/config';
 import { redactSecrets, registerSecret } from '../../core/connection';
 import { MutxError } from '../../core/errors';
@@ -170,23 +170,24 @@ export function requireFreshBackup(c: StepContext): void {
 }
 
 /**
- * A migrate or reconcile step on a protected target, or in a runbook that has a backup step,
- * runs only with a verified backup of the revision the database is at *now* — the one this run
- * took, or one younger than backup_max_age_minutes — and names it; otherwise it stops. (An
- * older backup of another revision would silently restore to the wrong place.)
+ * Which backup a migrate or reconcile step relies on. It applies on a protected target, in a
+ * runbook that has a backup step, and to every destructive step (downgrade, stamp, reconcile):
+ * the step runs only with a verified backup of the revision the database is at *now* — the one
+ * this run took, or one younger than backup_max_age_minutes — and names it. Without one: a
+ * destructive step of a runbook with no backup step of its own, on a target that is not
+ * protected, takes one itself (verified; its plan says so); otherwise the step stops (a failed or
+ * skipped backup step, or a protected target, is never papered over). An older backup of another
+ * revision would silently restore to the wrong place.
  */
-export async function requireBackupOfCurrentRevision(c: StepContext): Promise<BackupRecord | undefined> {
-  const backupSteps = c.steps.map((step, index) => ({ step, index })).filter(({ step }) => step.type === 'backup');
-  if (!c.ctx.target.protected && backupSteps.length === 0) return undefined;
+export async function requireBackupOfCurrentRevision(c: StepContext, step?: Step): Promise<BackupRecord | undefined> {
+  const backupSteps = c.steps.map((s, index) => ({ step: s, index })).filter(({ step: s }) => s.type === 'backup');
+  const destructive = step ? isDestructive(step) : false;
+  if (!c.ctx.target.protected && backupSteps.length === 0 && !destructive) return undefined;
   const rows = await currentRows(c);
-  const key = (list: string[]) => [...list].sort().join(',');
-  const maxAge = c.environment?.backup_max_age_minutes ?? 60;
-  const cutoff = Date.now() - maxAge * 60_000;
-  const candidates = listBackups(c.ctx.settings, { target: c.ctx.target }).filter((b) => b.verified?.ok === true && key(b.revisions) === key(rows));
-  const fromThisRun = candidates.find((b) => b.file === c.state.vars.runBackup);
-  const backup = fromThisRun ?? candidates.find((b) => Date.parse(b.createdAt) >= cutoff);
+  const { backup, fromThisRun, maxAge } = backupOfRevision(c, rows);
   const at = rows.join(', ') || 'base';
   if (!backup) {
+    if (autoBackupApplies(c, step)) return takeAutomaticBackup(c, step!, at, maxAge);
     const missed = backupSteps.find(({ index }) => ['failed', 'skipped'].includes(c.state.steps[index]?.status ?? ''));
     const why = missed ? `this run's backup step "${missed.step.title}" was ${c.state.steps[missed.index]!.status}` : c.ctx.target.protected ? 'refusing to change a protected environment' : 'this run took none';
     throw new MutxError('runbook', `no verified backup of ${c.ctx.target.database} at its current revision ${at}, taken in this run or younger than ${maxAge} min: ${why}`, {
@@ -196,6 +197,46 @@ export async function requireBackupOfCurrentRevision(c: StepContext): Promise<Ba
   const minutes = Math.max(0, Math.round((Date.now() - Date.parse(backup.createdAt)) / 60_000));
   info(c, `relies on backup ${path.basename(backup.file)} (at ${at}, ${backup === fromThisRun ? 'taken in this run' : `${minutes} min old`}, verified)`);
   return backup;
+}
+
+function backupOfRevision(c: StepContext, rows: string[]): { backup?: BackupRecord; fromThisRun?: BackupRecord; maxAge: number } {
+  const key = (list: string[]) => [...list].sort().join(',');
+  const maxAge = c.environment?.backup_max_age_minutes ?? 60;
+  const cutoff = Date.now() - maxAge * 60_000;
+  const candidates = listBackups(c.ctx.settings, { target: c.ctx.target }).filter((b) => b.verified?.ok === true && key(b.revisions) === key(rows));
+  const fromThisRun = candidates.find((b) => b.file === c.state.vars.runBackup);
+  return { backup: fromThisRun ?? candidates.find((b) => Date.parse(b.createdAt) >= cutoff), fromThisRun, maxAge };
+}
+
+/** A destructive step of a runbook without a backup step, on a target that is not protected: it takes its own backup. */
+function autoBackupApplies(c: StepContext, step: Step | undefined): boolean {
+  return Boolean(step && isDestructive(step) && !c.ctx.target.protected && !c.steps.some((s) => s.type === 'backup'));
+}
+
+async function takeAutomaticBackup(c: StepContext, step: Step, at: string, maxAge: number): Promise<BackupRecord> {
+  info(c, `no verified backup of ${c.ctx.target.database} at ${at} younger than ${maxAge} min, and this runbook has no backup step: taking one first`);
+  const record = await backupDatabase(c.ctx, { format: 'custom', label: `${c.state.runbook}/${step.id} run ${c.state.id} (before ${step.title})`, reason: 'runbook' });
+  const result = await verifyBackup(c.ctx, record.file, {});
+  if (!result.ok) throw new MutxError('backup', `the backup taken before "${step.title}" (${record.file}) failed verification: ${result.problems?.join('; ') ?? 'unknown'}: nothing was changed`, { hint: 'check the disk and pg_dump, then retry this step' });
+  c.state.vars.runBackup = record.file;
+  c.save();
+  info(c, `relies on backup ${path.basename(record.file)} (at ${at}, taken in this run before this step, verified)`);
+  return { ...record, verified: { ok: true } } as BackupRecord;
+}
+
+/**
+ * The plan's line for that rule: which backup a destructive step will rely on, or that it takes
+ * one first (a runbook without a backup step), or that it will stop.
+ */
+export async function backupPlanLine(c: StepContext, step: Step): Promise<string | undefined> {
+  if (!isDestructive(step)) return undefined;
+  if (c.steps.some((s) => s.type === 'backup')) return undefined; // the backup step's own plan line says it
+  const rows = await currentRows(c);
+  const at = rows.join(', ') || 'base';
+  const { backup, maxAge } = backupOfRevision(c, rows);
+  if (backup) return `relies on backup ${path.basename(backup.file)} (at ${at}, ${Math.max(0, Math.round((Date.now() - Date.parse(backup.createdAt)) / 60_000))} min old, verified)`;
+  if (autoBackupApplies(c, step)) return `no verified backup at ${at} younger than ${maxAge} min: takes one first (pg_dump --format=custom into ${c.ctx.settings.backupsPath}, verified)`;
+  return `no verified backup at ${at} younger than ${maxAge} min: the step will stop (take one with \`mutx-ops backup\` first)`;
 }
 
 export function backupNote(backup: BackupRecord | undefined): string {

@@ -1,6 +1,7 @@
 import type { Step } from '../schema';
 import { backupStep } from './backup';
 import { catalogStep } from './catalog';
+import { chainTestStep } from './chainTest';
 import { checklistStep } from './checklist';
 import { commandStep } from './command';
 import type { StepContext, StepHandler, StepOutcome } from './context';
@@ -39,6 +40,7 @@ const handlers: { [K in Step['type']]: StepHandler<K> } = {
   catalog: catalogStep,
   review: reviewStep,
   rehearse: rehearseStep,
+  'chain-test': chainTestStep,
 };
 
 function handlerFor<T extends Step['type']>(step: Extract<Step, { type: T }>): StepHandler<T> {

@@ -3,11 +3,14 @@ import { loadGraph, migrate, planMigration, stamp, type CoreContext } from '../.
 import { readRehearsals, rehearsalStatus } from '../../core/rehearse/record';
 import { rehearseBeforeMigrate } from './rehearse';
 import { downgradeSafety, restoreInsteadOfDowngrade } from './brokenDowngrade';
-import { backupNote, confirmDestructive, currentRows, info, requireBackupOfCurrentRevision, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
+import { isRelative, resolveSeveralHeads, severalHeadsChoices } from './severalHeads';
+import { backupNote, backupPlanLine, confirmDestructive, currentRows, info, requireBackupOfCurrentRevision, targetDescription, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 /** Migrate targets that name run state: `selected` (picked earlier), `start` (revision when the run began). */
 export function migrateTarget(step: { target: string }, c: StepContext): string | undefined {
   if (step.target === 'selected') return c.state.vars.selectedRevision;
+  // "-1" from several heads: the rollback the operator chose (steps/severalHeads.ts).
+  if (isRelative(step.target) && c.state.vars.severalHeadsTarget) return c.state.vars.severalHeadsTarget;
   if (step.target === 'start') {
     const start = c.state.vars.startRevisions ?? [];
     return start.length === 0 ? 'base' : start.length === 1 ? start[0] : undefined;
@@ -27,6 +30,7 @@ async function absoluteTarget(step: StepOf<'migrate'>, c: StepContext): Promise<
 }
 
 async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<StepOutcome> {
+  const severalHeads = step.action === 'downgrade' ? await resolveSeveralHeads(c, step.target) : undefined;
   const resolved = await absoluteTarget(step, c);
   if (!resolved) {
     if (step.target === 'selected' && c.state.vars.selectedBackup) return { skipped: 'a backup was selected: the restore step brings the database to its revision' };
@@ -42,7 +46,7 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
   }
   if (step.action !== 'stamp' && (step.rehearse_first === 'always' || (step.rehearse_first === 'protected' && c.ctx.target.protected))) await rehearseBeforeMigrate(c, step.action, resolved.target);
   await confirmDestructive(step, c, [`${step.action} ${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'} on ${c.ctx.target.redacted}`]);
-  const reliedOn = await requireBackupOfCurrentRevision(c);
+  const reliedOn = await requireBackupOfCurrentRevision(c, step);
   const started = Date.now();
   const expected = step.action === 'stamp' ? undefined : expectedDurations(c);
   const ctx: CoreContext = {
@@ -66,6 +70,10 @@ async function runMigrateStep(step: StepOf<'migrate'>, c: StepContext): Promise<
   // What the chosen target really leaves (to one parent of a merge: both branch heads), for the verify step.
   if (step.target === 'selected') {
     c.state.vars.selectedHeadsAfter = result.headsAfter;
+    c.save();
+  }
+  if (severalHeads) {
+    c.state.vars.severalHeadsAfter = result.headsAfter;
     c.save();
   }
   return { summary: `${step.action} ${result.headsBefore.join(', ') || 'base'} → ${result.headsAfter.join(', ') || 'base'} (${result.steps.length} revision(s))${backupNote(reliedOn)}` };
@@ -94,6 +102,10 @@ function expectedDurations(c: StepContext): (revision: string, direction: string
 export const migrateStep: StepHandler<'migrate'> = {
   run: runMigrateStep,
   preview: async (step, c) => {
+    if (step.action === 'downgrade' && isRelative(step.target) && !c.state.vars.severalHeadsTarget) {
+      const rows = await currentRows(c);
+      if (rows.length > 1) return [`mutx-ops downgrade ${step.target} ${targetDescription(c)}`, ...severalHeadsChoices(c, rows).lines];
+    }
     const resolved = await absoluteTarget(step, c);
     const where = targetDescription(c);
     if (!resolved) return [`${step.action} ${step.target} (target chosen earlier in the run) ${where}`];
@@ -102,6 +114,7 @@ export const migrateStep: StepHandler<'migrate'> = {
       `mutx-ops ${step.action} ${step.target}${timeout} ${where}`,
       step.action === 'stamp' ? `version table ${resolved.from.join(', ') || 'base'} → ${resolved.target} (no SQL runs)` : `${resolved.from.join(', ') || 'base'} → ${resolved.to.join(', ') || 'base'}: ${resolved.count} revision(s)`,
       ...(step.action === 'downgrade' && resolved.count > 0 ? (await downgradeSafety(c, resolved.target, { quick: step.quick_rehearsal, rows: resolved.from })).lines : []),
+      ...((resolved.count > 0 || step.action === 'stamp' ? [await backupPlanLine(c, step)] : []).filter((line): line is string => line !== undefined)),
     ];
   },
   recheck: async (step, c) => {

@@ -5,7 +5,8 @@ import { sizeText } from '../../core/review/format';
 import type { ReviewReport } from '../../core/review/types';
 import type { ReviewLine, ReviewRequest } from '../events';
 import type { ReviewSpec } from '../schema';
-import { info, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
+import { currentRows, info, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
+import { isRelative, resolveSeveralHeads, severalHeadsChoices } from './severalHeads';
 import { migrateTarget } from './migrate';
 
 /**
@@ -50,6 +51,8 @@ function restoreAlternative(report: ReviewReport, c: StepContext): string | unde
 
 /** Shows the review and waits for the operator's answer; returns the step summary. */
 export async function presentReview(spec: ReviewSpec, c: StepContext, title: string): Promise<StepOutcome> {
+  // A relative rollback from several heads: the operator chooses which one first (kept for the downgrade step).
+  if (spec.action === 'downgrade') await resolveSeveralHeads(c, spec.target);
   const report = await reviewFor(spec, c);
   if (!report) {
     if (spec.target === 'selected' && c.state.vars.selectedBackup) return { skipped: 'a backup was selected: nothing is migrated, so there is nothing to review' };
@@ -91,6 +94,10 @@ export async function presentReview(spec: ReviewSpec, c: StepContext, title: str
 
 /** The review's short form for a plan shown before the run: the headline, what it finds, the restore alternative. */
 export async function reviewPreview(spec: ReviewSpec, c: StepContext): Promise<string[]> {
+  if (spec.action === 'downgrade' && isRelative(spec.target) && !c.state.vars.severalHeadsTarget) {
+    const rows = await currentRows(c);
+    if (rows.length > 1) return severalHeadsChoices(c, rows).lines;
+  }
   const report = await reviewFor(spec, c);
   if (!report) return [`review of ${spec.action} ${spec.target} (target chosen earlier in the run)`];
   const findings = report.revisions.flatMap((r) => r.findings.filter((f) => !f.waived && f.level !== 'info').map((f) => `${f.level === 'error' ? 'ERROR' : 'WARN'} ${f.revision}: ${f.message}`));

@@ -15,6 +15,11 @@ async function runVerifyStep(step: StepOf<'verify'>, c: StepContext): Promise<St
       expected = start;
       break;
     case 'previous': {
+      // From several heads the rollback was chosen (steps/severalHeads.ts): what it left is "previous".
+      if (start.length > 1 && c.state.vars.severalHeadsAfter) {
+        expected = c.state.vars.severalHeadsAfter;
+        break;
+      }
       if (start.length !== 1) throw new MutxError('runbook', `"previous" needs one revision at the start of the run (had ${start.join(', ') || 'base'})`);
       expected = graph.get(start[0]!).revises;
       break;

@@ -44,6 +44,18 @@ describe('RunView (recorded events)', () => {
     expect(f).toContain('a1 → c3: 3 revision(s)');
   });
 
+  it('a lock timeout with a blocker offers 1 (wait for it to end, then try again); the wait shows who it waits for', async () => {
+    const request: InputRequest = { kind: 'failure', error: 'upgrade w2 could not get a table lock within lock_timeout 1s — blocked by pid 4242 (nightly, idle in transaction)', offers: ['retry', 'wait', 'abort'] };
+    const { ui, answers } = show(snapshotOf([...MIGRATION_EVENTS, { type: 'step-failed', stepId: 'upgrade', error: request.error, offers: request.offers }, { type: 'needs-input', stepId: 'upgrade', request }], request));
+    const f = await waitForFrame(ui, '1 wait for the blocker to end, then try again');
+    expect(f).toContain('t try again · 1 wait for the blocker to end, then try again · x stop the run (aborted)');
+    await press(ui, '1');
+    expect(answers).toEqual([{ kind: 'failure', choice: 'wait' }]);
+    cleanup();
+    const waiting = show(snapshotOf([...MIGRATION_EVENTS, { type: 'progress', stepId: 'upgrade', progress: { kind: 'blocker-wait', blockers: ['pid 4242 (nightly, idle in transaction): UPDATE users'], waitedMs: 3000 } }]));
+    await waitForFrame(waiting.ui, 'waiting for pid 4242 (nightly, idle in transaction): UPDATE users to end · 3.0 s (then retry)');
+  });
+
   it('with a rehearsal on record, a migration shows its rehearsed duration as the expected time', async () => {
     const events: RunEvent[] = [...MIGRATION_EVENTS, { type: 'progress', stepId: 'upgrade', progress: { kind: 'migration', index: 2, total: 3, revision: 'b2b2b2b2b2b2', direction: 'upgrade', elapsedMs: 2600, expectedMs: 1400 } }];
     const { ui } = show(snapshotOf(events));

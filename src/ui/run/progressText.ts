@@ -17,6 +17,8 @@ export function progressText(progress: StepProgress): string {
       return `${progress.matched} match(es) · ${progress.matchesLastMinute}/min · ${progress.lines} lines · ${formatDuration(progress.elapsedMs)} of ${formatDuration(progress.durationMs)}`;
     case 'command':
       return `running ${formatDuration(progress.elapsedMs)} (timeout ${formatDuration(progress.timeoutMs)})`;
+    case 'blocker-wait':
+      return `waiting for ${progress.blockers.join('; ')} to end · ${formatDuration(progress.waitedMs)} (then retry)`;
     case 'lock-wait':
       return `waiting for the migration lock${progress.holder ? ` held by ${progress.holder}` : ''} · ${formatDuration(progress.waitedMs)}`;
   }

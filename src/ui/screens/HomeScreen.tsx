@@ -8,6 +8,7 @@ import { TextField } from '../components/TextField';
 import { useTerminalSize, useTheme } from '../context';
 import { clampLines, formatAge, wrapText } from '../format';
 import { useScreenKeys } from '../help';
+import { KEYMAP } from '../keymap';
 import { Dialog } from '../components/Dialog';
 import { isUp } from '../keys';
 import type { BackupEntry, DrillInfo, ResumableRun, RunbookCategory, RunbookInfo, RunbookList, Services, TargetStatus } from '../services';
@@ -180,7 +181,7 @@ export function HomeScreen({
       { id: 'audit', label: 'audit', run: () => onOpen('audit') },
       {
         id: 'reload',
-        label: 'refresh',
+        label: 'reload',
         run: () => {
           setRefreshes((n) => n + 1);
           onRefresh();
@@ -265,7 +266,7 @@ export function HomeScreen({
           {SYMBOL.failed} {list.errors.length} runbook file(s) failed to load: {list.errors[0]}
         </Line>
       ) : null}
-      <Footer keys={[...homeKeys, ...HOME_TAIL]} />
+      <Footer keys={[...homeKeys.filter(([k]) => k !== KEYMAP.move.hint), ...HOME_TAIL]} />
     </Box>
   );
 }

@@ -79,7 +79,7 @@ export function failureRows(request: Failure, columns: number, full = false): nu
 export interface FailureKey {
   key: string;
   label: string;
-  choice: 'retry' | 'skip' | 'abort' | { switch: string };
+  choice: 'retry' | 'skip' | 'abort' | 'wait' | { switch: string };
 }
 
 export function failureKeys(request: Failure): FailureKey[] {
@@ -90,6 +90,8 @@ export function failureKeys(request: Failure): FailureKey[] {
     if (offer === 'retry') keys.push({ key: KEYMAP.retry.hint, label: 'try again', choice: 'retry' });
     else if (offer === 'skip') keys.push({ key: KEYMAP.skip.hint, label: 'skip (with a reason)', choice: 'skip' });
     else if (offer === 'abort') keys.push({ key: KEYMAP.stop.hint, label: 'stop the run (aborted)', choice: 'abort' });
+    // After a lock timeout: a numbered choice (no letter of its own in the key map).
+    else if (offer === 'wait') keys.push({ key: String(++n), label: 'wait for the blocker to end, then try again', choice: 'wait' });
     else keys.push({ key: String(++n), label: `switch to ${offer.switch}`, choice: { switch: offer.switch } });
   }
   return keys;
