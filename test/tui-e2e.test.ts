@@ -264,7 +264,8 @@ describe('mutx-ops in a real terminal (tmux)', () => {
   it('at 80×24: pasted filter text with its Enter in one chunk, the whole run id, q leaves the run paused and resumable', async () => {
     closeTerminal();
     launch({ columns: 80, rows: 24 });
-    await waitForScreen('Runbooks');
+    // The list loaded (not just the first frame's heading): home takes keys from here on.
+    await waitForScreen(/› . emergency-rollback/);
     await keys('/');
     // One send-keys carrying the text and Enter: the way a paste (or a fast typist over SSH) arrives.
     tmux('send-keys', '-t', SESSION, 'emergency', 'Enter');

@@ -1,6 +1,6 @@
 /**
  * At 80×24 every screen's last line is its footer, and the footer ends with `? help · q quit`
- * uncut (the screen's own keys give way to `…` first). The REAL services over a test database.
+ * uncut (the screen's own keys are cut first, with `…`). The REAL services over a test database.
  */
 import { cleanup } from 'ink-testing-library';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -62,10 +62,12 @@ async function onScreen(ui: Rendered, marker: string | RegExp): Promise<string> 
 }
 
 describe('the footer at 80×24', () => {
-  it('footerText keeps `? help · q quit` whole and elides the screen keys that do not fit', () => {
+  it('footerText keeps `? help · q quit` whole and cuts the screen keys that do not fit', () => {
     const keys = [['enter', 'start / resume'], ['/', 'filter'], ['h', 'history'], ['b', 'backups'], ['l', 'logs'], ['a', 'audit'], ['r', 'refresh'], ['?', 'help'], ['q', 'quit']] as const;
     expect(footerText(keys, 200)).toBe('enter start / resume · / filter · h history · b backups · l logs · a audit · r refresh · ? help · q quit');
     expect(footerText(keys, 80)).toBe('enter start / resume · / filter · h history · b backups · … · ? help · q quit');
+    // Cut inside a hint when enough of it is left to read.
+    expect(footerText([['v', 'verify this backup'], ['o', 'restore this backup (restore-backup)'], ['esc', 'back']], 60)).toBe('v verify this backup · o restore this ba… · ? help · q quit');
     // A screen without them still ends with them; a very narrow one keeps as much of the tail as fits.
     expect(footerText([['esc', 'back']], 80)).toBe('esc back · ? help · q quit');
     expect(footerText([['esc', 'back']], 12)).toBe('? help · q…');
