@@ -1,7 +1,7 @@
 /**
  * What the interactive app writes to the terminal, and how soon it shows something.
  *
- *   node --import tsx bench/tuiRedraw.ts [--rounds 5] [--seconds 4]
+ *   node --import tsx bench/tuiRedraw.ts [--rounds 5] [--seconds 4] [--bin dist/mutx-ops.js]
  *
  * 1. start: spawn → first frame (the target header) and spawn → full home (revision, backup age,
  *    runbooks listed), median of N, against `node -e 0` spawned in the same pty in the same run.
@@ -21,14 +21,19 @@ import '../src/core/settingsSchema';
 import { parseTarget } from '../src/core/connection';
 import { migrate } from '../src/core/migrations/operations';
 import { Pty, sleep, stripAnsi } from './pty';
-import { BIN, createTestDatabase, createTestProject } from '../test/helpers/db';
+import { BIN as DEFAULT_BIN, createTestDatabase, createTestProject } from '../test/helpers/db';
 
 export interface RedrawRow {
   operation: string;
   value: number;
   unit: string;
   baseline?: number;
+  goal: string;
+  pass: boolean;
 }
+
+/** Bounded redraws (issue 12): what a running step may write per second, and home at rest. */
+const GOALS = { chatty: 8_000, silent: 2_000, idle: 100 };
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -49,8 +54,9 @@ steps:
     text: Sleeps.
 `;
 
-export async function benchTuiRedraw(opts: { rounds?: number; seconds?: number; print?: boolean } = {}): Promise<{ rows: RedrawRow[] }> {
-  const rounds = opts.rounds ?? 5;
+export async function benchTuiRedraw(opts: { rounds?: number; seconds?: number; print?: boolean; quick?: boolean; /** Another build to measure (e.g. an older one, for before/after). */ bin?: string } = {}): Promise<{ rows: RedrawRow[] }> {
+  const BIN = opts.bin ?? DEFAULT_BIN;
+  const rounds = opts.rounds ?? (opts.quick ? 3 : 5);
   const seconds = opts.seconds ?? 4;
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first`);
   const db = await createTestDatabase('shell_bench_redraw');
@@ -84,8 +90,8 @@ export async function benchTuiRedraw(opts: { rounds?: number; seconds?: number; 
       await app.kill();
     }
     const floor = median(floors);
-    rows.push({ operation: 'spawn → first frame (target header)', value: median(firsts), unit: 's', baseline: floor });
-    rows.push({ operation: 'spawn → full home (revision, backup age, runbooks)', value: median(homes), unit: 's', baseline: floor });
+    rows.push({ operation: 'spawn → first frame (target header)', value: median(firsts), unit: 's', baseline: floor, goal: 'info (node -e 0 is the floor)', pass: true });
+    rows.push({ operation: 'spawn → full home (revision, backup age, runbooks)', value: median(homes), unit: 's', baseline: floor, goal: 'info (node -e 0 is the floor)', pass: true });
 
     const app = new Pty(`node ${BIN}`, project.dir, env);
     const window = async (): Promise<number> => {
@@ -96,7 +102,8 @@ export async function benchTuiRedraw(opts: { rounds?: number; seconds?: number; 
     await app.waitFor('bench-redraw');
     await app.waitFor('(head)');
     await sleep(1000);
-    rows.push({ operation: `home, idle (${seconds} s)`, value: await window(), unit: 'B/s' });
+    const idle = await window();
+    rows.push({ operation: `bytes/s written on home, idle (${seconds} s, status poll included)`, value: idle, unit: 'B/s', goal: `≤ ${GOALS.idle} B/s`, pass: idle <= GOALS.idle });
     app.write('/');
     await sleep(200);
     app.write('bench-redraw');
@@ -108,7 +115,8 @@ export async function benchTuiRedraw(opts: { rounds?: number; seconds?: number; 
     if (shown === 'plan') app.write('y');
     await app.waitFor('output line 5', 20_000);
     await sleep(500);
-    rows.push({ operation: `step running, 10 output lines/s (${seconds} s)`, value: await window(), unit: 'B/s' });
+    const chatty = await window();
+    rows.push({ operation: `bytes/s written while a step prints 10 lines/s (${seconds} s)`, value: chatty, unit: 'B/s', goal: `≤ ${GOALS.chatty} B/s`, pass: chatty <= GOALS.chatty });
     // Cancel the chatty step; the silent one is measured in a second run.
     await app.kill();
 
@@ -127,7 +135,8 @@ export async function benchTuiRedraw(opts: { rounds?: number; seconds?: number; 
     await sleep(1000);
     const before = silent.bytes;
     await sleep(seconds * 1000);
-    rows.push({ operation: `step running, no output (${seconds} s)`, value: (silent.bytes - before) / seconds, unit: 'B/s' });
+    const quiet = (silent.bytes - before) / seconds;
+    rows.push({ operation: `bytes/s written while a step runs silently (${seconds} s)`, value: quiet, unit: 'B/s', goal: `≤ ${GOALS.silent} B/s`, pass: quiet <= GOALS.silent });
     if (!stripAnsi(silent.output).includes('A command printing nothing')) throw new Error('the silent step never showed');
     await silent.kill();
   } finally {
@@ -136,7 +145,7 @@ export async function benchTuiRedraw(opts: { rounds?: number; seconds?: number; 
   }
   if (opts.print ?? false) {
     for (const row of rows) {
-      process.stdout.write(`${row.operation}: ${row.unit === 's' ? row.value.toFixed(3) : Math.round(row.value)} ${row.unit}${row.baseline !== undefined ? ` (node -e 0: ${row.baseline.toFixed(3)} s)` : ''}\n`);
+      process.stdout.write(`${row.pass ? 'PASS' : 'FAIL'}  ${row.operation}: ${row.unit === 's' ? row.value.toFixed(3) : Math.round(row.value)} ${row.unit}${row.baseline !== undefined ? ` (node -e 0: ${row.baseline.toFixed(3)} s)` : ''} — goal ${row.goal}\n`);
     }
   }
   return { rows };
@@ -148,7 +157,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const i = args.indexOf(name);
     return i >= 0 ? Number(args[i + 1]) : undefined;
   };
-  benchTuiRedraw({ rounds: value('--rounds'), seconds: value('--seconds'), print: true }).then(
+  benchTuiRedraw({ rounds: value('--rounds'), seconds: value('--seconds'), bin: args.includes('--bin') ? path.resolve(args[args.indexOf('--bin') + 1]!) : undefined, print: true }).then(
     () => {
       process.exitCode = 0;
     },

@@ -22,6 +22,22 @@ const notOnCloudflare = {
   },
 };
 
+// Ink 6.8's incremental renderer (only the lines that changed are rewritten) moves the cursor up
+// one row too few before a frame that ends with a newline (every frame shorter than the terminal):
+// each update lands a row lower and leaves the old top line behind. Up by the whole frame instead.
+const inkIncrementalFix = {
+  name: 'ink-incremental-cursor-fix',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /[\\/]node_modules[\\/]ink[\\/]build[\\/]log-update\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const broken = 'buffer.push(ansiEscapes.cursorUp(previousVisible - 1));';
+      const fixed = "{ const up = previousVisible - (previousOutput.endsWith('\\n') ? 0 : 1); if (up > 0) buffer.push(ansiEscapes.cursorUp(up)); }";
+      if (!source.includes(broken)) throw new Error('ink/build/log-update.js changed: revisit the ink-incremental-cursor-fix build patch');
+      return { contents: source.replace(broken, fixed), loader: 'js' };
+    });
+  },
+};
+
 // `npm start` passes --if-stale: an up-to-date bundle starts at once instead of paying ~1-2 s of
 // esbuild on every launch (the on-call engineer's first screen should not wait for a build).
 const stampFile = fileURLToPath(new URL('../dist/.build-stamp', import.meta.url));
@@ -72,7 +88,7 @@ await build({
     js: "#!/usr/bin/env node\nimport { createRequire as __mutxCreateRequire } from 'node:module'; const require = __mutxCreateRequire(import.meta.url);",
   },
   define: { MUTX_OPS_VERSION: JSON.stringify(version) },
-  plugins: [notOnCloudflare],
+  plugins: [notOnCloudflare, inkIncrementalFix],
   logLevel: 'warning',
 });
 

@@ -409,8 +409,39 @@ describe('the other seed procedures', () => {
       expect(stdin).toContain('oidcClientId: client-SECRET-2');
       expect(await versionRows()).toEqual([head]);
       expect(fs.readFileSync(project.auditPath, 'utf8')).not.toMatch(/SECRET-/);
+
+      // Without OIDC (it is additive) and without DATABASE_URL (the environment names its own
+      // variable): Helm still gets this run's database URL, and no OIDC keys at all.
+      await resetRunbookTarget(db, project.dir);
+      const withoutOidc = await cli(['run', 'upgrade-v1.3-to-v1.4', '--env', 'staging', '--yes'], { MUTX_API_KEY: 'mutx-key-SECRET-3', PATH: `${bin}:${process.env.PATH}` });
+      expect(withoutOidc.exitCode, String(withoutOidc.all)).toBe(0);
+      expect(String(withoutOidc.stdout)).toMatch(/values on stdin from: the run's database URL, OIDC_ISSUER \(if set\), OIDC_CLIENT_ID \(if set\), OIDC_JWKS_URI \(if set\)/);
+      const values = fs.readFileSync(path.join(project.dir, 'helm-stdin.yaml'), 'utf8');
+      expect(values).toMatch(new RegExp(`databaseUrl: postgresql://postgres@127\\.0\\.0\\.1:5432/${db.name}\\?sslmode=`));
+      expect(values).not.toMatch(/oidc/i);
+      expect(await versionRows()).toEqual([head]);
     } finally {
       await jwks.close();
+    }
+  });
+
+  it('a command whose required value is not set does not offer a retry that cannot pass, and says how to go on', async () => {
+    const runbooksDir = fs.mkdtempSync(path.join(project.dir, 'runbooks-'));
+    fs.writeFileSync(
+      path.join(runbooksDir, 'needs-token.yaml'),
+      `name: needs-token\ntitle: Needs a token\ncategory: upgrade\ndescription: A command that needs a token from the environment.\nsteps:\n  - id: install\n    title: Install with the token\n    type: command\n    text: Installs with a token read from the environment.\n    command: [node, -e, "0"]\n    stdin_values_from_env: {token: MUTX_TEST_NEEDED_TOKEN}\n    on_failure: [retry, skip, abort]\n`,
+    );
+    const other = createTestProject({ settings: environmentsYaml({ runbooksDir }) });
+    try {
+      const result = await runCli(['run', 'needs-token', '--env', 'staging', '--yes', '--on-failure', 'retry'], { cwd: other.dir, env: env() });
+      const out = String(result.all);
+      expect(result.exitCode, out).toBe(1);
+      expect(out).toMatch(/Install with the token: MUTX_TEST_NEEDED_TOKEN not set/);
+      expect(out).toMatch(/export MUTX_TEST_NEEDED_TOKEN in a shell and resume there: `mutx-ops run --resume \S+`/);
+      expect(out).toMatch(/failed — options: skip, abort/);
+      expect(out).not.toMatch(/options: retry/);
+    } finally {
+      other.cleanup();
     }
   });
 

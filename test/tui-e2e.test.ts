@@ -56,10 +56,10 @@ async function keys(...sequence: string[]): Promise<void> {
 }
 
 /** Opens mutx-ops in a fresh tmux session, as an operator would in a terminal. */
-function launch(size = { columns: 100, rows: 30 }): void {
-  const env = [`E2E_DATABASE_URL=${db.url}`, 'MUTX_OPERATOR=e2e', `MUTX_OPS_PREFS_DIR=${path.join(project.dir, '.prefs')}`, 'TERM=xterm-256color'];
+function launch(size = { columns: 100, rows: 30 }, args: string[] = [], extraEnv: string[] = []): void {
+  const env = [`E2E_DATABASE_URL=${db.url}`, 'MUTX_OPERATOR=e2e', `MUTX_OPS_PREFS_DIR=${path.join(project.dir, '.prefs')}`, 'TERM=xterm-256color', ...extraEnv];
   // CI=true makes Ink print only the final frame; an operator's terminal has no CI variable.
-  const command = `env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} node ${BIN}; echo "mutx-ops exited with $?"; sleep 300`;
+  const command = `env -u CI -u CONTINUOUS_INTEGRATION ${env.join(' ')} node ${BIN} ${args.join(' ')}; echo "mutx-ops exited with $?"; sleep 300`;
   tmux('new-session', '-d', '-s', SESSION, '-x', String(size.columns), '-y', String(size.rows), '-c', project.dir, command);
 }
 
@@ -232,7 +232,11 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     expect(text).toMatch(/✔ 4\. Roll back the problematic migration (\[destructive\] )?— done .*downgrade 9d3e71c2a5b8 →/);
     expect(text).toContain('✔ 5. Verify the rollback — done');
     await keys('Enter');
-    await waitForScreen('✔ run completed', 30_000);
+    text = await waitForScreen('✔ run completed', 30_000);
+    // The end says where the database is now, where its backup is, and what to run next.
+    expect(text).toMatch(new RegExp(`database +\\S+ is at ${previousRevision} \\(was 9d3e71c2a5b8\\)`));
+    expect(text).toMatch(/backup +\S*\.mutx-ops\/backups\//);
+    expect(text).toMatch(/next +mutx-ops check/);
     // Minus the two Enters sent on purpose to show that Enter does not confirm the plan.
     const used = keystrokes - keystrokesAtHome - 2;
     console.log(`issue 12 measure: ${used} keystrokes from home to a finished emergency-rollback (100×30, review read to its end)`);
@@ -241,6 +245,20 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     expect(await revisions()).toEqual(previous);
     await keys('q');
     text = await waitForScreen('mutx-ops exited with 0');
+    // The app ran on the alternate screen: what is left on the normal screen is the session's summary.
+    expect(text).not.toContain('Runbooks');
+    expect(text).toContain('mutx-ops session summary — staging · mutx_e2e_');
+    const runIds = fs.readdirSync(path.join(project.dir, '.mutx-ops', 'runs')).filter((name) => /^\d{8}T\d{6}Z-.*\.json$/.test(name)).map((name) => name.replace(/\.json$/, ''));
+    const rollbackId = runIds.find((id) => id.includes('-emergency-rollback-'));
+    const deployId = runIds.find((id) => id.includes('-deploy-'));
+    expect(text).toContain(`run ${deployId} (deploy, resumed): completed`);
+    expect(text).toContain(`run ${rollbackId} (emergency-rollback): completed`);
+    // Home's first reading (4 revisions applied) → after the deploy and the rollback.
+    expect(text).toMatch(new RegExp(`database: \\w{12} → ${previous.join('\\+')}\\n`));
+    // Joined (-J): a backup's path is longer than the terminal is wide.
+    const taken = [...tmux('capture-pane', '-p', '-J', '-t', SESSION).matchAll(/backup taken: (\S+)/g)].map((m) => m[1]!);
+    expect(taken.length).toBe(2);
+    for (const file of taken) expect(fs.existsSync(file), file).toBe(true);
   });
 
   it('at 80×24: pasted filter text with its Enter in one chunk, the whole run id, q leaves the run paused and resumable', async () => {
@@ -262,9 +280,99 @@ describe('mutx-ops in a real terminal (tmux)', () => {
     expect(text).toContain(`mutx-ops run --resume ${runId}`);
     await keys('y');
     await waitForScreen('mutx-ops exited with 0', 20_000);
+    // The summary on the normal screen says how to resume it (joined: the line may wrap at 80 columns).
+    expect(tmux('capture-pane', '-p', '-J', '-t', SESSION)).toContain(`resume: mutx-ops run --resume ${runId}`);
     const runs = await runCli(['--json', 'runs'], { cwd: project.dir, env: { E2E_DATABASE_URL: db.url } });
     const run = (JSON.parse(String(runs.stdout)) as { runs: { id: string; status: string }[] }).runs.find((r) => r.id === runId);
     expect(run?.status).toBe('waiting');
     expect(await revisions()).toEqual(before);
+  });
+
+  it('SIGTERM: the app leaves the alternate screen and prints its summary (exit 143)', async () => {
+    closeTerminal();
+    launch();
+    await waitForScreen('Runbooks');
+    await waitForScreen(/revision \w{12}/);
+    const panePid = Number(tmux('display-message', '-p', '-t', SESSION, '#{pane_pid}').trim());
+    const app = fs.readFileSync(`/proc/${panePid}/task/${panePid}/children`, 'utf8').trim().split(/\s+/).map(Number)[0]!;
+    process.kill(app, 'SIGTERM');
+    const text = await waitForScreen('mutx-ops exited with 143');
+    expect(text).not.toContain('Runbooks');
+    expect(text).toMatch(/mutx-ops session summary — staging · mutx_e2e_\w+@127\.0\.0\.1:5432\n {2}database: at \w{12}/);
+    expect(text).toContain('runs: none started');
+  });
+
+  it('`--database-url URL` and `--env NAME` with no command open the app on that target', async () => {
+    const other = await createTestDatabase('shell_e2e_other');
+    try {
+      closeTerminal();
+      launch({ columns: 100, rows: 30 }, ['--database-url', other.url]);
+      let text = await waitForScreen('revision base (empty)');
+      expect(text).toContain(`environment: (no environment: DATABASE_URL) · ${other.name}@127.0.0.1:5432`);
+      expect(text).not.toContain('Usage: mutx-ops');
+      await keys('q');
+      await waitForScreen('mutx-ops exited with 0');
+      // --env wins over DATABASE_URL, as for every command.
+      closeTerminal();
+      launch({ columns: 100, rows: 30 }, ['--env', 'staging'], [`DATABASE_URL=${other.url}`]);
+      text = await waitForScreen(/revision \w{12}/);
+      expect(text).toContain(`environment: staging · ${db.name}@127.0.0.1:5432`);
+      await keys('q');
+      await waitForScreen('mutx-ops exited with 0');
+      // An environment that does not exist: one line, exit 2, no app.
+      closeTerminal();
+      launch({ columns: 100, rows: 30 }, ['--env', 'nope']);
+      text = await waitForScreen('mutx-ops exited with 2');
+      expect(text).toContain('mutx-ops: unknown environment "nope"');
+    } finally {
+      closeTerminal();
+      await other.drop();
+    }
+  });
+
+  it('resizing from large to small leaves no stale line; Ctrl+L draws the whole screen again', async () => {
+    /** Home drawn once, whole: one header, one list, the footer last, nothing below it. */
+    const expectCleanHome = (text: string) => {
+      const lines = text.split('\n').map((line) => line.trimEnd());
+      expect(lines.filter((line) => line.startsWith('environment: staging')), text).toHaveLength(1);
+      expect(lines.filter((line) => line.startsWith('Runbooks')), text).toHaveLength(1);
+      expect(lines.filter((line) => /⚠ emergency-rollback +Emergency/.test(line)), text).toHaveLength(1);
+      const footer = lines.findIndex((line) => /\? help · q quit$/.test(line));
+      expect(footer, text).toBeGreaterThan(0);
+      expect(lines.slice(footer + 1).filter(Boolean), text).toEqual([]);
+      expect(lines[0], text).toMatch(/^environment: staging/);
+    };
+    closeTerminal();
+    launch({ columns: 130, rows: 45 });
+    await waitForScreen(/revision \w{12}/);
+    await waitForScreen('Runbooks');
+    tmux('resize-window', '-t', SESSION, '-x', '80', '-y', '24');
+    // The footer at 80 columns elides the home keys before its tail; then the screen settles clean.
+    let text = await waitForScreen('… · ? help · q quit');
+    const settled = Date.now() + 10_000;
+    for (;;) {
+      text = screen();
+      try {
+        expectCleanHome(text);
+        break;
+      } catch (error) {
+        if (Date.now() > settled) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+
+    // Something else writes over the app (a wall message, a background job): Ctrl+L cleans it up.
+    const tty = tmux('display-message', '-p', '-t', SESSION, '#{pane_tty}').trim();
+    fs.writeFileSync(tty, '\u001B[5;10HSTALE TEXT FROM ELSEWHERE\u001B[24;1H');
+    await waitForScreen('STALE TEXT FROM ELSEWHERE');
+    await keys('C-l');
+    const deadline = Date.now() + 10_000;
+    while ((text = screen()).includes('STALE TEXT')) {
+      if (Date.now() > deadline) throw new Error(`Ctrl+L did not redraw; screen:\n${text}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expectCleanHome(text);
+    await keys('q');
+    await waitForScreen('mutx-ops exited with 0');
   });
 });

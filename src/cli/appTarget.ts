@@ -6,7 +6,7 @@
 import type { ProjectSettings } from '../core/config';
 import { isMutxError, oneLine } from '../core/errors';
 import { releaseSandbox, releaseSandboxSync, sandboxPaths, startSandbox } from '../core/sandbox';
-import { noDatabaseConfigured, operatorFrom, settingsFrom } from './context';
+import { noDatabaseConfigured, operatorFrom, settingsFrom, type GlobalOptions } from './context';
 
 /** sandboxOf: the project whose sandbox the app started as its own (nothing was configured). */
 export interface AppTarget {
@@ -14,9 +14,9 @@ export interface AppTarget {
 }
 
 /** Nothing configured: start the practice sandbox; otherwise the configured target is used as is. */
-export async function prepareAppTarget(): Promise<AppTarget | number> {
-  const settings = settingsFrom({});
-  if (!(await noDatabaseConfigured({}, settings))) return {};
+export async function prepareAppTarget(options: GlobalOptions = {}): Promise<AppTarget | number> {
+  const settings = settingsFrom(options);
+  if (!(await noDatabaseConfigured(options, settings))) return {};
   const started = await startOwnSandbox(settings);
   return typeof started === 'number' ? started : { sandboxOf: settings };
 }

@@ -3,8 +3,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { AuditTrail, takeAuditFailures } from '../core/audit';
 import { ExitCode, MutxError } from '../core/errors';
 import { findProjectRoot } from '../core/config';
-import { settingsFrom, operatorFrom, type GlobalOptions } from './context';
+import { settingsFrom, operatorFrom, targetFrom, type GlobalOptions } from './context';
 import { COMMAND_MODULES, READ_ONLY_COMMANDS, commandWord } from './commandModules';
+import { appInvocation } from './appArgs';
 import { exitQuietlyOnBrokenPipe } from './brokenPipe';
 import { Output } from './output';
 import { PREFERENCE_KEYS, readPreferences, writePreference, type PreferenceKey } from './prefs';
@@ -137,10 +138,21 @@ async function main(argv: string[]): Promise<number> {
       }),
     );
 
-  if (argv.length === 0) {
+  // No command (only --env / --database-url / --migrations / --debug): the app, on that target.
+  const app = appInvocation(argv);
+  if (app) {
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       process.stderr.write('mutx-ops: the interactive app needs a terminal (stdin/stdout is not a TTY); use the headless commands, e.g. `mutx-ops run deploy --yes` — see --help\n');
       return ExitCode.badInput;
+    }
+    // A target named on the command line that does not resolve (unknown environment, its
+    // variable unset, a URL that does not parse): one line and its exit code, as for a command.
+    if (app.options.env || app.options.databaseUrl) {
+      try {
+        await targetFrom(app.options, settingsFrom(app.options));
+      } catch (error) {
+        return new Output(false).error(error, Boolean(app.options.debug));
+      }
     }
     // The app handles Ctrl+C itself (it asks before cancelling a running step).
     process.off('SIGINT', onSignal);
@@ -149,8 +161,8 @@ async function main(argv: string[]): Promise<number> {
     const appStart = performance.now();
     const { prepareAppTarget } = await import('./appTarget');
     let targetReady = 0;
-    const [prepared, { runTui }] = await Promise.all([prepareAppTarget().finally(() => (targetReady = performance.now())), importAppAtTerminal()]);
-    const code = await runTui({ prepared, marks: { appStart, targetReady } });
+    const [prepared, { runTui }] = await Promise.all([prepareAppTarget(app.options).finally(() => (targetReady = performance.now())), importAppAtTerminal()]);
+    const code = await runTui({ prepared, options: app.options, marks: { appStart, targetReady } });
     // Pool sockets or a follower may still hold the loop: the app is done, so is the process.
     process.exit(code);
   }

@@ -6,6 +6,7 @@ import type { RunEvent } from '../runbook/events';
 import { HeadlessInput, type HeadlessAnswers } from '../runbook/headless';
 import { findRunbook } from '../runbook/loader';
 import { planLines } from '../runbook/plan';
+import { databaseOfUrl, endSummary } from '../runbook/endSummary';
 
 export { loadRunbooks } from '../runbook/loader';
 export { isInterrupted, listRuns, loadRunState } from '../runbook/state';
@@ -17,6 +18,7 @@ import { formatDuration, type Output } from './output';
 /** One line per event, for a terminal log, a CI job or a Kubernetes Job. */
 export function eventPrinter(json: boolean) {
   const lastProgress = new Map<string, number>();
+  let started: Extract<RunEvent, { type: 'run-started' }> | undefined;
   return (event: RunEvent) => {
     if (json) {
       process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -25,6 +27,7 @@ export function eventPrinter(json: boolean) {
     const out = (line: string) => process.stdout.write(`${line}\n`);
     switch (event.type) {
       case 'run-started':
+        started = event;
         out(`run ${event.runId}: ${event.title} on ${event.target}${event.environment ? ` [${event.environment}${event.protected ? ', PROTECTED' : ''}]` : ''}${event.drill ? ' [DRILL]' : ''}${event.resumed ? ' (resumed)' : ''}`);
         break;
       case 'plan':
@@ -69,6 +72,8 @@ export function eventPrinter(json: boolean) {
         break;
       case 'run-finished':
         out(`run ${event.runId} ${event.outcome}: ${event.message}`);
+        // Where the database is now, where its backup is, what to run next.
+        if (started) for (const line of endSummary({ runId: event.runId, outcome: event.outcome, where: event.where, drill: started.drill, environment: started.environment, database: databaseOfUrl(started.target), protected: started.protected })) out(`  ${line.label.padEnd(9)}${line.text}`);
         break;
     }
   };

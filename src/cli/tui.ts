@@ -28,9 +28,10 @@ import { findRunbook, loadRunbooks } from '../runbook/loader';
 import { loadRunState, resumableRuns, saveRunState } from '../runbook/state';
 import { claimRun } from '../runbook/runLock';
 import { App } from '../ui/App';
+import { exitSummaryLines, SessionRecord, type StatusReading } from './exitSummary';
 import type { BackupEntry, DrillDebriefView, HistoryView, RunbookInfo, Services } from '../ui/services';
 import { drillDatabaseName, findScenario, loadScenarios, prepareDrill, type Debrief, type DrillSession } from '../runbook/drill/drill';
-import { operatorFrom, settingsFrom, targetFrom } from './context';
+import { operatorFrom, settingsFrom, targetFrom, type GlobalOptions } from './context';
 
 export interface ServiceBase {
   settings: ProjectSettings;
@@ -44,12 +45,12 @@ export interface ServiceBase {
 }
 
 /** Resolves project, operator and target the way headless commands do (DATABASE_URL, default env). */
-export async function serviceBaseFromEnvironment(): Promise<ServiceBase> {
-  const settings = settingsFrom({});
+export async function serviceBaseFromEnvironment(options: GlobalOptions = {}): Promise<ServiceBase> {
+  const settings = settingsFrom(options);
   const operator = await operatorFrom();
   const audit = new AuditTrail(settings.auditPath, operator);
   try {
-    return { settings, operator, audit, target: await targetFrom({}, settings) };
+    return { settings, operator, audit, target: await targetFrom(options, settings) };
   } catch (error) {
     return { settings, operator, audit, problem: oneLine(error) };
   }
@@ -353,6 +354,43 @@ export function createServices(base: ServiceBase): Services {
 }
 
 const SHOW_CURSOR = '\u001B[?25h';
+/** The alternate screen (like k9s, lazygit, less): the operator's shell is back, untouched, on exit. */
+const ENTER_ALTERNATE_SCREEN = '\u001B[?1049h\u001B[2J\u001B[H';
+const LEAVE_ALTERNATE_SCREEN = '\u001B[?1049l';
+/** Output-driven redraws of a running step: at most ~4 a second (keys and questions redraw at once). */
+export const APP_RUN_FLUSH_MS = 250;
+/** How long the exit summary may wait for the database's revision after a run. */
+const FINAL_STATUS_MS = 3_000;
+
+/**
+ * The services as the app sees them, recording the session for the exit summary: every run's
+ * events and every status read (home's first one is the database before anything ran).
+ */
+export function recordingServices(services: Services, record: SessionRecord): Services {
+  return {
+    ...services,
+    targetStatus: async () => {
+      try {
+        const status = await services.targetStatus();
+        record.status({ ok: true, status });
+        return status;
+      } catch (error) {
+        record.status({ ok: false, problem: oneLine(error) });
+        throw error;
+      }
+    },
+    startRun: (name, options) => {
+      const recordEvent = record.run(name);
+      return services.startRun(name, {
+        ...options,
+        onEvent: (event) => {
+          recordEvent(event);
+          options.onEvent(event);
+        },
+      });
+    },
+  };
+}
 
 /**
  * The services the app opens with: the configured target, or — nothing configured — the
@@ -360,15 +398,15 @@ const SHOW_CURSOR = '\u001B[?25h';
  * (the sandbox could not start: the one-line reason is on stderr). `prepared` is that decision
  * already taken by the bin while this chunk loaded.
  */
-export async function appServices(prepared?: AppTarget | number): Promise<{ services: Services; sandboxOf?: ProjectSettings } | number> {
-  const target = prepared ?? (await prepareAppTarget());
+export async function appServices(prepared?: AppTarget | number, options: GlobalOptions = {}): Promise<{ services: Services; sandboxOf?: ProjectSettings } | number> {
+  const target = prepared ?? (await prepareAppTarget(options));
   if (typeof target === 'number') return target;
-  const base = await serviceBaseFromEnvironment();
+  const base = await serviceBaseFromEnvironment(options);
   return { services: createServices(target.sandboxOf ? { ...base, label: 'sandbox (practice)' } : base), sandboxOf: target.sandboxOf };
 }
 
 /** Renders the app until the operator quits; the terminal is restored on every path out. */
-export async function runTui(options: { services?: Services; prepared?: AppTarget | number; marks?: Record<string, number> } = {}): Promise<number> {
+export async function runTui(options: { services?: Services; prepared?: AppTarget | number; options?: GlobalOptions; marks?: Record<string, number> } = {}): Promise<number> {
   // A log followed at tens of thousands of lines a second makes short-lived strings by the
   // million: a small young generation keeps the resident size down (see bench/tui.ts).
   v8.setFlagsFromString('--max-semi-space-size=2');
@@ -377,7 +415,7 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
   let services = options.services;
   let sandboxOf: ProjectSettings | undefined;
   if (!services) {
-    const resolved = await appServices(options.prepared);
+    const resolved = await appServices(options.prepared, options.options);
     if (typeof resolved === 'number') return resolved;
     ({ services, sandboxOf } = resolved);
   }
@@ -392,9 +430,31 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
   // process.exit paths (fatal, SIGHUP, SIGTERM, the bin after return): a fast shutdown signal.
   process.on('exit', releaseSync);
   marks.servicesReady = performance.now();
-  const instance = render(createElement(App, { services }), {
+  const identity = services.target();
+  const record = new SessionRecord();
+  // Full screen on the alternate screen, only on a terminal (tests render into their own streams).
+  const fullScreen = Boolean(process.stdout.isTTY);
+  let onAlternateScreen = false;
+  if (fullScreen) {
+    process.stdout.write(ENTER_ALTERNATE_SCREEN);
+    onAlternateScreen = true;
+  }
+  /** Back to the normal screen, synchronously (also from an exit handler, where nothing async runs). */
+  const leaveAlternateScreen = () => {
+    if (!onAlternateScreen) return;
+    onAlternateScreen = false;
+    try {
+      fs.writeSync(1, `${LEAVE_ALTERNATE_SCREEN}${SHOW_CURSOR}`);
+    } catch {
+      // the terminal is gone
+    }
+  };
+  process.on('exit', leaveAlternateScreen);
+  const instance = render(createElement(App, { services: recordingServices(services, record), flushMs: APP_RUN_FLUSH_MS }), {
     exitOnCtrlC: false,
     patchConsole: true,
+    // Only the lines that changed are rewritten (a spinner tick is one line, not the whole frame).
+    incrementalRendering: true,
     // MUTX_OPS_TRACE_STARTUP=FILE: where the first frame's time goes (ms since process start).
     onRender: trace
       ? () => {
@@ -405,7 +465,8 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
       : undefined,
   });
   let restored = false;
-  const restore = () => {
+  /** Unmounts and gives the terminal back: cooked mode, cursor, the normal screen. */
+  const restoreTerminal = () => {
     if (restored) return;
     restored = true;
     try {
@@ -418,7 +479,23 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
     } catch {
       // stdin gone (terminal closed)
     }
+    leaveAlternateScreen();
     if (process.stdout.writable) process.stdout.write(SHOW_CURSOR);
+  };
+  let summarised = false;
+  /** What this session did, on the normal screen (a terminal only). */
+  const printSummary = (final?: StatusReading) => {
+    if (summarised || !fullScreen) return;
+    summarised = true;
+    try {
+      fs.writeSync(1, `${exitSummaryLines(record, identity, final).join('\n')}\n`);
+    } catch {
+      // the terminal is gone
+    }
+  };
+  const restore = () => {
+    restoreTerminal();
+    printSummary();
   };
   const fatal = (error: unknown) => {
     restore();
@@ -432,18 +509,43 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
     restore();
     process.exit(143);
   };
+  // In raw mode Ctrl+C is a key (the app asks first); a SIGINT sent from elsewhere ends it like SIGTERM.
+  const interrupt = () => {
+    restore();
+    process.exit(130);
+  };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
   process.on('SIGHUP', hangup);
   process.on('SIGTERM', terminate);
+  process.on('SIGINT', interrupt);
+  /** After a run on the app's target, the revision it is at now (bounded: an unreachable server does not hold the exit). */
+  const finalStatus = async (): Promise<StatusReading | undefined> => {
+    if (!record.changedTarget || identity.problem) return record.last;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<StatusReading | undefined>((resolve) => {
+      timer = setTimeout(() => resolve(record.last), FINAL_STATUS_MS);
+    });
+    const read = services.targetStatus().then(
+      (status): StatusReading => ({ ok: true, status }),
+      (error: unknown): StatusReading => ({ ok: false, problem: oneLine(error) }),
+    );
+    try {
+      return await Promise.race([read, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   try {
     await instance.waitUntilExit();
-    restore();
+    restoreTerminal();
+    printSummary(await finalStatus());
     // Also a sandbox started here for a drill (released only if this process owns it).
-    await releaseOwnSandbox(sandboxOf ?? settingsFrom({}));
+    await releaseOwnSandbox(sandboxOf ?? settingsFrom(options.options ?? {}));
     return 0;
   } catch (error) {
-    restore();
+    restoreTerminal();
+    printSummary(await finalStatus());
     process.stderr.write(`mutx-ops: ${oneLine(error)}\n`);
     await releaseOwnSandbox(sandboxOf);
     return 1;
@@ -452,6 +554,8 @@ export async function runTui(options: { services?: Services; prepared?: AppTarge
     process.off('unhandledRejection', fatal);
     process.off('SIGHUP', hangup);
     process.off('SIGTERM', terminate);
+    process.off('SIGINT', interrupt);
+    process.off('exit', leaveAlternateScreen);
   }
 }
 

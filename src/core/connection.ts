@@ -152,6 +152,15 @@ export function parseTarget(input: TargetInput): Target {
 }
 
 /** The same target, pointing at another database on the same server (scratch restores, createdb). */
+/** The target as a libpq URL with its password (for a child that needs the URL itself, on stdin; never argv or screen). */
+export function targetUrl(target: Target): string {
+  const credentials = `${encodeURIComponent(target.user)}${target.password ? `:${encodeURIComponent(target.password)}` : ''}`;
+  const database = encodeURIComponent(target.database);
+  if (target.host.startsWith('/')) return `postgresql://${credentials}@/${database}?host=${encodeURIComponent(target.host)}&port=${target.port}&sslmode=${target.sslMode}`;
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return `postgresql://${credentials}@${host}:${target.port}/${database}?sslmode=${target.sslMode}`;
+}
+
 export function withDatabase(target: Target, database: string): Target {
   const redacted = target.redacted.replace(/\/[^/]*$/, `/${encodeURIComponent(database)}`);
   return { ...target, database, redacted };

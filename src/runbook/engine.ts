@@ -8,7 +8,7 @@ import { latestVerifiedBackup, listBackups } from '../core/backup';
 import type { LoadedRunbook } from './loader';
 import { claimRun } from './runLock';
 import { loadRunState, newRunId, saveRunState, type RunState, type StepState } from './state';
-import { classifyFailure, describeFailureState, offersFor } from './failureOffers';
+import { classifyFailure, describeFailureState, offersFor, retryCannotPass } from './failureOffers';
 import { buildPlan, planFlag, planRequest } from './plan';
 import type { Target } from '../core/connection';
 import { findRunbook } from './loader';
@@ -129,6 +129,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
     protected: ctx.target.protected,
     drill: state.drill,
     resumed,
+    startRevisions: state.vars.startRevisions,
     steps: runbook.steps.map((step): StepSummary => ({ id: step.id, title: step.title, type: step.type, text: step.text, destructive: isDestructive(step) })),
   });
 
@@ -269,7 +270,7 @@ async function runClaimed(options: RunOptions, runId: string, signal: AbortSigna
               } catch {
                 return undefined;
               }
-            }),
+            }).filter((offer) => offer !== 'retry' || !retryCannotPass(error)),
             blockers.length > 0,
           );
           if (step.type === 'migrate' || step.type === 'reconcile' || failureState === 'half-applied') onEvent({ type: 'output', stepId: step.id, line: describeFailureState(failureState), stream: 'info' });

@@ -126,7 +126,7 @@ export type InputResponse =
 export type RunOutcome = 'completed' | 'aborted' | 'failed' | 'switched' | 'paused';
 
 export type RunEvent =
-  | { type: 'run-started'; runId: string; runbook: string; title: string; environment?: string; target: string; protected: boolean; drill: boolean; resumed: boolean; steps: StepSummary[] }
+  | { type: 'run-started'; runId: string; runbook: string; title: string; environment?: string; target: string; protected: boolean; drill: boolean; resumed: boolean; steps: StepSummary[]; /** Version rows when the run began. */ startRevisions?: string[] }
   | { type: 'plan'; runId: string; target: string; steps: PlanStep[] }
   | { type: 'step-started'; stepId: string; index: number; total: number; title: string; stepType: StepType; preview: string[] }
   | { type: 'output'; stepId: string; line: string; stream: 'stdout' | 'stderr' | 'info' | 'match' }

@@ -64,3 +64,8 @@ export function describeFailureState(state: FailureState): string {
       return 'changes were applied';
   }
 }
+
+/** A failure no retry in this process can fix (a variable the running process cannot gain): retry is not offered. */
+export function retryCannotPass(error: unknown): boolean {
+  return isMutxError(error) && (error.details as { retryCannotPass?: unknown } | undefined)?.retryCannotPass === true;
+}

@@ -39,6 +39,9 @@ const checklistItem = z
   .strict();
 
 const revisionExpectation = z.string().min(1).max(64);
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/);
+const stdinValueSource = z.union([envName, z.object({ env: envName, optional: z.boolean().default(false) }).strict(), z.object({ target: z.literal('url') }).strict()]);
+export type StdinValueSource = z.infer<typeof stdinValueSource>;
 
 export const stepSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('checklist'), items: z.array(checklistItem).min(1) }).strict(),
@@ -50,8 +53,13 @@ export const stepSchema = z.discriminatedUnion('type', [
       command: z.array(z.string().min(1)).min(1).optional(),
       command_ref: z.string().optional(),
       timeout_seconds: z.number().positive().default(600),
-      /** Values passed on stdin as YAML (e.g. `helm install -f -`), read from environment variables: secrets never reach argv. */
-      stdin_values_from_env: z.record(z.string(), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).optional(),
+      /**
+       * Values passed on stdin as YAML (e.g. `helm install -f -`): secrets never reach argv. Each
+       * is an environment variable (required), `{env: NAME, optional: true}` (left out when unset:
+       * OIDC is all-or-none), or `{target: url}` (the run's own database URL, whichever
+       * environment it came from).
+       */
+      stdin_values_from_env: z.record(z.string(), stdinValueSource).optional(),
       /** Environment variables passed through to the command (besides PATH/HOME). */
       pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
     })

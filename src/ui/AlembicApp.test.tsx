@@ -68,7 +68,7 @@ describe('the app on an Alembic project', () => {
     expect(await versionRowsOf(db)).toEqual(['f00dfeedcafe']);
   }, 90_000);
 
-  it('history: n writes a new revision through Alembic and shows the whole file; autogenerate on a database behind head says why not', async () => {
+  it('history: c writes a new revision through Alembic and shows the whole file; autogenerate on a database behind head says why not', async () => {
     const { services } = realServices({ projectDir: project.dir, url: db.url });
     const ui = renderApp(services, { columns: 140, rows: 45 });
     await waitForFrame(ui, 'Runbooks');

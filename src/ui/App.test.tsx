@@ -402,7 +402,7 @@ describe('screens (real services)', () => {
     expect(f).toContain('[before-change]');
     expect(f).toContain(path.dirname(record.file));
     expect(f).toMatch(/✔ yes/);
-    expect(f).toContain('o restore this backup (restore-backup');
+    expect(f).toContain('o restore (restore-backup)');
     await press(ui, 'v');
     f = await waitForFrame(ui, /✔ verified: checksum ok, \d+ TOC entries/, 30_000);
     await press(ui, 'o');

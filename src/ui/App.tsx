@@ -26,6 +26,8 @@ export interface AppProps {
   size?: TerminalSize;
   /** Flush interval of the run's event buffer (ms). */
   flushMs?: number;
+  /** How often home reads the target's status again (ms; tests shorten it). */
+  homePollMs?: number;
 }
 
 type Screen = 'home' | 'run' | ScreenName;
@@ -33,13 +35,13 @@ type DialogKind = 'quit' | 'pause' | 'cancel' | 'stop';
 type DialogText = { title: string; lines: string[]; yes: string; no: string };
 
 /** The interactive app: screens on a stack, one run session at a time, global keys. */
-export function App({ services, theme, size, flushMs }: AppProps) {
+export function App({ services, theme, size, flushMs, homePollMs }: AppProps) {
   const { exit } = useApp();
   return (
     <UiProvider theme={theme} size={size}>
       <CrashGuard onCrash={exit}>
         <KeyboardRoot>
-          <Shell services={services} flushMs={flushMs} />
+          <Shell services={services} flushMs={flushMs} homePollMs={homePollMs} />
         </KeyboardRoot>
       </CrashGuard>
     </UiProvider>
@@ -69,7 +71,7 @@ class CrashGuard extends React.Component<{ onCrash: (error: Error) => void; chil
 const noSubscribe = () => () => {};
 const noSnapshot = () => undefined;
 
-function Shell({ services, flushMs }: { services: Services; flushMs?: number }) {
+function Shell({ services, flushMs, homePollMs }: { services: Services; flushMs?: number; homePollMs?: number }) {
   const { exit } = useApp();
   const theme = useTheme();
   const { columns } = useTerminalSize();
@@ -305,6 +307,7 @@ function Shell({ services, flushMs }: { services: Services; flushMs?: number }) 
             onResume={(run) => startSession({ name: run.runbook, resumeRunId: run.id, seeds: run.steps })}
             onReturnToRun={() => push('run')}
             onOpen={push}
+            pollMs={homePollMs}
           />
         ) : screen === 'run' && session ? (
           <RunScreen session={session} identity={identity} onBack={leaveRun} onOpenLogs={() => push('logs')} onStop={() => setDialog('stop')} />

@@ -1,5 +1,6 @@
 import { useInput, type Key } from 'ink';
 import React, { createContext, useContext, useLayoutEffect, useMemo, useRef, type ReactNode } from 'react';
+import { useRedraw, useRedrawOnResize } from './redraw';
 
 /**
  * One keyboard, many listeners: each keypress goes to the handlers from the top layer down
@@ -49,8 +50,13 @@ const KeyContext = createContext<KeyRegistry | null>(null);
 
 export function KeyboardRoot({ children }: { children: ReactNode }) {
   const registry = useMemo(() => new KeyRegistry(), []);
+  const redraw = useRedraw();
+  useRedrawOnResize(redraw);
   useInput((input, key) => {
-    registry.dispatch(input, key);
+    if (isCtrlL(input, key)) redraw();
+    // Ctrl+letter is not the letter (Ctrl+R must not roll back): only Ctrl+C and a text field's Ctrl+U go on.
+    else if (key.ctrl && /^[a-z]$/.test(input) && input !== 'c' && input !== 'u') return;
+    else registry.dispatch(input, key);
   });
   return <KeyContext.Provider value={registry}>{children}</KeyContext.Provider>;
 }
@@ -69,3 +75,4 @@ export function useKeys(handler: KeyHandler, layer: number = LAYER.screen, activ
 export const isUp = (input: string, key: Key) => key.upArrow || (input === 'k' && !key.ctrl && !key.meta);
 export const isDown = (input: string, key: Key) => key.downArrow || (input === 'j' && !key.ctrl && !key.meta);
 export const isCtrlC = (input: string, key: Key) => key.ctrl && input === 'c';
+export const isCtrlL = (input: string, key: Key) => key.ctrl && input === 'l';

@@ -1,8 +1,9 @@
 import readline from 'node:readline';
 import { execa } from 'execa';
 import { stringify as toYaml } from 'yaml';
-import { redactSecrets } from '../../core/connection';
+import { redactSecrets, targetUrl } from '../../core/connection';
 import { MutxError, oneLine } from '../../core/errors';
+import type { StdinValueSource } from '../schema';
 import { commandFor, showCommand, type StepContext, type StepHandler, type StepOf, type StepOutcome } from './context';
 
 export async function runCommand(step: StepOf<'command'>, c: StepContext): Promise<StepOutcome> {
@@ -17,10 +18,20 @@ export async function runCommand(step: StepOf<'command'>, c: StepContext): Promi
   }
   let input: string | undefined;
   if (step.stdin_values_from_env) {
-    const missing = Object.values(step.stdin_values_from_env).filter((name) => !process.env[name]);
-    if (missing.length) throw new MutxError('runbook', `${step.title}: ${missing.join(', ')} not set`, { hint: 'export them before running this step' });
     const values: Record<string, unknown> = {};
-    for (const [dotted, name] of Object.entries(step.stdin_values_from_env)) setDotted(values, dotted, process.env[name]!);
+    const missing: string[] = [];
+    for (const [dotted, source] of Object.entries(step.stdin_values_from_env)) {
+      const value = valueOf(source, c);
+      if (value !== undefined) setDotted(values, dotted, value);
+      else if (!isOptional(source)) missing.push(sourceName(source));
+    }
+    if (missing.length) {
+      // This process's environment cannot change while it runs: a retry here could never pass.
+      throw new MutxError('config', `${step.title}: ${missing.join(', ')} not set`, {
+        hint: `export ${missing.join(', ')} in a shell and resume there: \`mutx-ops run --resume ${c.state.id}\``,
+        details: { retryCannotPass: true },
+      });
+    }
     input = toYaml(values);
   }
   const started = Date.now();
@@ -51,6 +62,15 @@ export async function runCommand(step: StepOf<'command'>, c: StepContext): Promi
   return { summary: `${showCommand(argv)} finished in ${((Date.now() - started) / 1000).toFixed(1)} s` };
 }
 
+function valueOf(source: StdinValueSource, c: StepContext): string | undefined {
+  if (typeof source === 'object' && 'target' in source) return targetUrl(c.ctx.target);
+  return process.env[sourceName(source)] || undefined;
+}
+
+const isOptional = (source: StdinValueSource) => typeof source === 'object' && 'env' in source && source.optional;
+const sourceName = (source: StdinValueSource) => (typeof source === 'string' ? source : 'env' in source ? source.env : "the run's database URL");
+const describeSource = (source: StdinValueSource) => `${sourceName(source)}${isOptional(source) ? ' (if set)' : ''}`;
+
 function setDotted(target: Record<string, unknown>, dotted: string, value: string): void {
   const parts = dotted.split('.');
   let node = target;
@@ -62,7 +82,7 @@ export const commandStep: StepHandler<'command'> = {
   run: runCommand,
   preview: (step, c) => {
     const argv = step.command ?? commandFor(c, step.command_ref!) ?? [];
-    return [`$ ${showCommand(argv)}`, `timeout ${step.timeout_seconds}s, in ${c.ctx.settings.root}`, ...(step.stdin_values_from_env ? [`values on stdin from: ${Object.values(step.stdin_values_from_env).join(', ')} (never on the command line)`] : [])];
+    return [`$ ${showCommand(argv)}`, `timeout ${step.timeout_seconds}s, in ${c.ctx.settings.root}`, ...(step.stdin_values_from_env ? [`values on stdin from: ${Object.values(step.stdin_values_from_env).map(describeSource).join(', ')} (never on the command line)`] : [])];
   },
   recheck: rerunIfConfirmed,
 };

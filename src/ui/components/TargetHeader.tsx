@@ -33,7 +33,7 @@ export function EnvironmentBanner({ identity }: { identity: TargetIdentity }) {
 export const TARGET_HEADER_ROWS = 4;
 
 /** Home's header: where, which server, which revision vs head, backup age, lock. */
-export function TargetHeader({ identity, status, backup }: { identity: TargetIdentity; status: Loadable<TargetStatus>; backup: Loadable<BackupEntry | undefined> }) {
+export function TargetHeader({ identity, status, backup, lastRead }: { identity: TargetIdentity; status: Loadable<TargetStatus>; backup: Loadable<BackupEntry | undefined>; /** When the database stopped answering: what it said last, and when. */ lastRead?: string }) {
   const theme = useTheme();
   return (
     <Box flexDirection="column">
@@ -51,6 +51,7 @@ export function TargetHeader({ identity, status, backup }: { identity: TargetIde
           </Line>
           <Line>
             <BackupAge backup={backup} />
+            {lastRead ? <Text color={theme.warn}> · {lastRead}</Text> : null}
           </Line>
         </Box>
       ) : (

@@ -12,6 +12,7 @@ import { OutputWindow } from './OutputWindow';
 import { progressText } from './progressText';
 import { PromptPanel, promptRows } from './prompts/PromptPanel';
 import { focusStep, type OutputLine, type RunViewState, type StepView } from './runState';
+import { endSummary as runEndSummary } from '../../runbook/endSummary';
 import type { SessionSnapshot } from './session';
 import { StepList } from './StepList';
 
@@ -27,6 +28,7 @@ export function RunView({
   reservedRows = 1,
   scrollBack = 0,
   full = false,
+  onScrollLimit,
   onAnswer,
 }: {
   snapshot: SessionSnapshot;
@@ -37,6 +39,8 @@ export function RunView({
   scrollBack?: number;
   /** `f`: the whole error of a failure (not its first rows). */
   full?: boolean;
+  /** How far back scrolling can go now (the screen clamps its scrollBack to it). */
+  onScrollLimit?: (max: number) => void;
   onAnswer: (id: number, response: InputResponse) => void;
 }) {
   const theme = useTheme();
@@ -63,7 +67,7 @@ export function RunView({
   // the whole run's, each step's lines under its title.
   const reviewing = scrollBack > 0;
   const output = reviewing ? withStepTitles(state.output, state.steps) : focus ? state.output.filter((line) => line.stepId === focus.id) : state.output;
-  const offset = Math.min(scrollBack, Math.max(0, output.length - 1));
+
   const budget = rows - fixed - promptHeight - endRows - (focus ? 1 : 0) - (hasProgress ? 1 : 0) - (reviewing ? 1 : 0);
   const alloc = allocateRows(budget, [
     { name: 'steps', min: Math.min(3, state.steps.length), want: state.steps.length },
@@ -78,6 +82,10 @@ export function RunView({
     { name: 'text', min: 0, want: 0 },
     { name: 'preview', min: 0, want: 0 },
   ]));
+  const outputRows = alloc.output ?? 0;
+  const scrollLimit = Math.max(0, withStepTitles(state.output, state.steps).length - outputRows);
+  const offset = Math.min(scrollBack, Math.max(0, output.length - outputRows));
+  useEffect(() => onScrollLimit?.(scrollLimit), [onScrollLimit, scrollLimit]);
 
   return (
     <Box flexDirection="column">
@@ -125,7 +133,7 @@ export function RunView({
         </Line>
       ) : null}
       <OutputWindow lines={output} total={output.length} height={alloc.output ?? 0} offset={reviewing ? offset : 0} />
-      {prompt ? <PromptPanel prompt={prompt} step={promptStep} maxRows={maxPrompt} preselect={preselect} full={full} onAnswer={(response) => onAnswer(prompt.id, response)} /> : null}
+      {prompt ? <PromptPanel prompt={prompt} step={promptStep} maxRows={maxPrompt} preselect={preselect} full={full} current={state.startRevisions} onAnswer={(response) => onAnswer(prompt.id, response)} /> : null}
       <EndLines snapshot={snapshot} full={full} identity={identity} />
     </Box>
   );
@@ -188,35 +196,12 @@ function endLinesRows(snapshot: SessionSnapshot, columns: number, full: boolean,
   return 1 + (message !== undefined ? endMessageLines(message, columns, full).length : 1) + endSummaryRows(snapshot.state, identity, columns).length;
 }
 
-const revs = (rows: string[] | undefined) => (rows === undefined ? 'unknown (the database did not answer)' : rows.join('+') || 'base');
-
-/**
- * The end of a run in three lines: where the database is now, where its backup is, and what to
- * do next — from the engine's run-finished event (not guessed by the screen).
- */
+/** The run's end summary for this screen's target (see runbook/endSummary). */
 export function endSummary(state: RunViewState, identity: TargetIdentity): { label: string; text: string }[] {
   const f = state.finished;
-  const where = f?.where;
-  if (!f || !where || state.drill || f.outcome === 'switched') return [];
-  const env = state.environment && state.environment === identity.environment && !identity.problem && !/sandbox/.test(state.environment) ? ` --env ${state.environment}` : '';
-  const moved = where.startRevisions && where.revisions && where.startRevisions.join('+') !== where.revisions.join('+');
-  const lines: { label: string; text: string }[] = [
-    { label: 'database', text: `${identity.database} is at ${revs(where.revisions)}${moved ? ` (was ${revs(where.startRevisions)})` : where.revisions ? ' (unchanged by this run)' : ''}` },
-  ];
-  const b = where.backup;
-  lines.push({ label: 'backup', text: b ? `${b.file} (at ${b.revisions.join('+') || 'base'}, ${b.takenInRun ? 'taken in this run' : 'the newest verified one'}${b.verified ? ', verified' : ', NOT verified'})` : 'none of this database in the catalog' });
-  const confirm = identity.protected ? ` --confirm ${identity.database}` : ' --yes';
-  const next: string[] = [];
-  if (f.outcome === 'paused') next.push(`mutx-ops run --resume ${state.runId}`);
-  else if (f.outcome === 'completed') next.push(`mutx-ops check${env}`, `mutx-ops runs show ${state.runId} --format md`);
-  else {
-    next.push(`mutx-ops runs show ${state.runId}`);
-    // Back to the backup's state only when the database moved away from it.
-    if (b && moved) next.push(`mutx-ops restore ${b.file}${env}${confirm}`);
-    else next.push(`mutx-ops current -v${env}`);
-  }
-  next.forEach((command, i) => lines.push({ label: i === 0 ? 'next' : '', text: command }));
-  return lines;
+  if (!f) return [];
+  const environment = state.environment && state.environment === identity.environment && !identity.problem ? state.environment : undefined;
+  return runEndSummary({ runId: state.runId, outcome: f.outcome, where: f.where, drill: state.drill, environment, database: identity.database, protected: identity.protected });
 }
 
 /** The summary as terminal rows: wrapped under its label, never cut (a path or a command is copied). */

@@ -48,6 +48,8 @@ export interface RunViewState {
   protected: boolean;
   drill: boolean;
   resumed: boolean;
+  /** Version rows when the run began (the picker marks them). */
+  startRevisions?: string[];
   steps: StepView[];
   /** Index of the step that last started (-1 before the first). */
   current: number;
@@ -110,6 +112,7 @@ export function applyRunEvents(previous: RunViewState, batch: readonly (RunEvent
         state.protected = event.protected;
         state.drill = event.drill;
         state.resumed = event.resumed;
+        state.startRevisions = event.startRevisions;
         state.finished = undefined;
         state.steps = event.steps.map((summary) => {
           const seeded = (summary as { status?: StepStatus }).status ?? seeds?.find((s) => s.id === summary.id)?.status;

@@ -11,6 +11,7 @@ import { isUp } from '../keys';
 import type { Services } from '../services';
 import { SYMBOL } from '../theme';
 import { terminalLine } from '../../core/terminalText';
+import { databaseOfUrl } from '../../runbook/endSummary';
 
 /** The latest audit records and whether the hash chain verifies (first bad record named). */
 export function AuditScreen({ services, onBack }: { services: Services; onBack: () => void }) {
@@ -110,16 +111,7 @@ function RecordRow({ record }: { record: AuditRecord }) {
 
 /** The database a record is about (the last path part of its redacted target URL); `-` when it names none. */
 export function auditDatabase(record: AuditRecord): string {
-  const target = record.target;
-  if (!target) return '-';
-  const match = /^[a-z]+:\/\/[^/]*\/([^/?#]+)/i.exec(target);
-  let name = match?.[1] ?? target;
-  try {
-    name = decodeURIComponent(name);
-  } catch {
-    // left as written
-  }
-  return terminalLine(name);
+  return record.target ? terminalLine(databaseOfUrl(record.target)) : '-';
 }
 
 /** The runbook step a run's record is about (`· step deploy/backup`), from its details. */

@@ -64,17 +64,17 @@ export function BackupsScreen({ services, restoreRunbook, onRestore, onBack }: {
   };
   const keys = useScreenKeys('backups', [
     { id: 'move', label: 'move', run: (input, key) => setSelected((s) => clampIndex(clampIndex(s, list.length) + (isUp(input, key) ? -1 : 1), list.length)) },
-    { id: 'verify', run: () => backup && !verifying && verify(backup) },
+    { id: 'verify', label: 'verify', run: () => backup && !verifying && verify(backup) },
     {
       id: 'restore',
-      label: restoreRunbook ? `restore this backup (${restoreRunbook}: shows its plan, asks first)` : 'restore (no restore runbook found)',
+      label: restoreRunbook ? `restore (${restoreRunbook})` : 'restore (no restore runbook found)',
       run: () => {
         if (!backup) return;
         if (restoreRunbook) onRestore(backup.file);
         else setResult({ ok: false, message: 'no restore runbook (one with a restore step from a selected backup) was found' });
       },
     },
-    { id: 'reload', run: () => setReloads((n) => n + 1) },
+    { id: 'reload', label: 'reload', run: () => setReloads((n) => n + 1) },
     { id: 'back', label: 'back', run: () => onBack() },
   ]);
 

@@ -92,16 +92,16 @@ export function HistoryScreen({ services, rollbackRunbook, onRollback, onBack }:
     sql
       ? [
           { id: 'move', label: 'scroll', run: (input, key) => scrollSql(isUp(input, key) ? -1 : 1) },
-          { id: 'page', run: (_input, key) => scrollSql(key.pageUp ? -sqlHeight : sqlHeight) },
-          { id: 'yes', label: `start the rollback run to ${sql.target} (it shows its plan and asks again)`, when: Boolean(sql.view || sql.problem), run: () => { const target = sql.target; setSql(undefined); onRollback(target); } },
+          { id: 'page', label: 'page', run: (_input, key) => scrollSql(key.pageUp ? -sqlHeight : sqlHeight) },
+          { id: 'yes', label: 'start the rollback run', when: Boolean(sql.view || sql.problem), run: () => { const target = sql.target; setSql(undefined); onRollback(target); } },
           { id: 'no', label: 'not now', run: () => setSql(undefined) },
           { id: 'back', label: 'not now', run: () => setSql(undefined) },
         ]
       : [
           { id: 'move', label: 'move', run: (input, key) => move(isUp(input, key) ? -1 : 1) },
-          { id: 'rollback', label: rollbackRunbook ? `roll back to this revision (${rollbackRunbook}): shows its downgrade SQL first` : 'roll back (no rollback runbook found)', when: Boolean(node), run: startRollback },
+          { id: 'rollback', label: rollbackRunbook ? 'roll back to here (SQL first)' : 'roll back (no rollback runbook found)', when: Boolean(node), run: startRollback },
           { id: 'create', label: 'new revision', when: canAuthor, run: () => setAuthoring(true) },
-          { id: 'reload', run: () => setReloads((n) => n + 1) },
+          { id: 'reload', label: 'reload', run: () => setReloads((n) => n + 1) },
           { id: 'back', label: 'back', run: () => onBack() },
         ],
     { active: !authoring },

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import React, { useCallback, useEffect, useMemo, useState } from 'react';
+import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Footer, type KeyHint } from '../components/Footer';
 import { Line } from '../components/Line';
 import { clampIndex, SelectList } from '../components/SelectList';
@@ -8,6 +8,7 @@ import { TextField } from '../components/TextField';
 import { useTerminalSize, useTheme } from '../context';
 import { clampLines, formatAge, wrapText } from '../format';
 import { useScreenKeys } from '../help';
+import { KEYMAP } from '../keymap';
 import { Dialog } from '../components/Dialog';
 import { isUp } from '../keys';
 import type { BackupEntry, DrillInfo, ResumableRun, RunbookCategory, RunbookInfo, RunbookList, Services, TargetStatus } from '../services';
@@ -35,6 +36,11 @@ export function sortRunbooks(runbooks: RunbookInfo[]): RunbookInfo[] {
   );
 }
 
+/** Home reads the target's status again this often (one connection, a few catalog queries). */
+export const HOME_POLL_MS = 3_000;
+
+const sameStatus = (a: TargetStatus, b: TargetStatus) => JSON.stringify(a) === JSON.stringify(b);
+
 /** Always at the end of home's footer (the app handles them). */
 const HOME_TAIL: readonly KeyHint[] = [
   ['?', 'help'],
@@ -56,6 +62,7 @@ export function HomeScreen({
   onResume,
   onReturnToRun,
   onOpen,
+  pollMs = HOME_POLL_MS,
 }: {
   services: Services;
   /** Runbooks and resumable runs; undefined while they load (after the first frame). */
@@ -67,6 +74,8 @@ export function HomeScreen({
   onResume: (run: ResumableRun) => void;
   onReturnToRun: () => void;
   onOpen: (screen: ScreenName) => void;
+  /** How often the target's status is read again while home is open (0: never). */
+  pollMs?: number;
 }) {
   const theme = useTheme();
   const { rows, columns } = useTerminalSize();
@@ -74,30 +83,64 @@ export function HomeScreen({
   const [refreshes, setRefreshes] = useState(0);
   const [status, setStatus] = useState<Loadable<TargetStatus>>({ state: 'loading' });
   const [backup, setBackup] = useState<Loadable<BackupEntry | undefined>>({ state: 'loading' });
+  const [lastRead, setLastRead] = useState<string | undefined>();
+  const shownBackup = useRef<string | undefined>(undefined);
   const [filter, setFilter] = useState('');
   const [filtering, setFiltering] = useState(false);
   const [selected, setSelected] = useState(0);
   const list = catalog?.list ?? EMPTY_LIST;
   const resumable = catalog?.resumable ?? NO_RUNS;
 
+  // Read at once, then every few seconds while home is open: revision, pending, lock holder and
+  // backup age stay true when another shell changes the database (or it goes away).
   useEffect(() => {
     let live = true;
-    if (identity.problem) setStatus({ state: 'error', message: identity.problem });
-    else {
-      setStatus({ state: 'loading' });
-      services.targetStatus().then(
-        (value) => live && setStatus({ state: 'ready', value }),
-        (error: unknown) => live && setStatus({ state: 'error', message: errorLine(error) }),
+    let reading = false;
+    let lastGood: { current: string[]; at: number } | undefined;
+    const read = () => {
+      if (reading) return;
+      reading = true;
+      const status = identity.problem
+        ? Promise.resolve()
+        : services.targetStatus().then(
+            (value) => {
+              lastGood = { current: value.current, at: Date.now() };
+              if (live) setStatus((previous) => (previous.state === 'ready' && sameStatus(previous.value, value) ? previous : { state: 'ready', value }));
+            },
+            (error: unknown) => {
+              if (!live) return;
+              setStatus({ state: 'error', message: errorLine(error) });
+              setLastRead(lastGood ? `was at ${lastGood.current.join('+') || 'base'} ${formatAge(lastGood.at)}${pollMs > 0 ? ', retrying' : ''}` : undefined);
+            },
+          );
+      const backupRead = services.lastVerifiedBackup().then(
+        // A new frame only when what home shows changed (another backup, or its age in words).
+        (value) => {
+          if (!live) return;
+          const shown = value ? `${value.file} ${value.createdAt} ${formatAge(value.createdAt)}` : '';
+          if (shownBackup.current === shown) return;
+          shownBackup.current = shown;
+          setBackup({ state: 'ready', value });
+        },
+        (error: unknown) => {
+          if (!live) return;
+          shownBackup.current = undefined;
+          setBackup({ state: 'error', message: errorLine(error) });
+        },
       );
-    }
-    services.lastVerifiedBackup().then(
-      (value) => live && setBackup({ state: 'ready', value }),
-      (error: unknown) => live && setBackup({ state: 'error', message: errorLine(error) }),
-    );
+      void Promise.allSettled([status, backupRead]).then(() => {
+        reading = false;
+      });
+    };
+    if (identity.problem) setStatus({ state: 'error', message: identity.problem });
+    else setStatus({ state: 'loading' });
+    read();
+    const timer = pollMs > 0 ? setInterval(read, pollMs) : undefined;
     return () => {
       live = false;
+      if (timer) clearInterval(timer);
     };
-  }, [services, identity, refreshes]);
+  }, [services, identity, refreshes, pollMs]);
 
   const entries = useMemo<Entry[]>(() => {
     const needle = filter.toLowerCase();
@@ -138,7 +181,7 @@ export function HomeScreen({
       { id: 'audit', label: 'audit', run: () => onOpen('audit') },
       {
         id: 'reload',
-        label: 'refresh',
+        label: 'reload',
         run: () => {
           setRefreshes((n) => n + 1);
           onRefresh();
@@ -158,7 +201,7 @@ export function HomeScreen({
 
   return (
     <Box flexDirection="column">
-      <TargetHeader identity={identity} status={status} backup={backup} />
+      <TargetHeader identity={identity} status={status} backup={backup} lastRead={status.state === 'error' ? lastRead : undefined} />
       <Line> </Line>
       {filtering ? (
         <TextField
@@ -223,7 +266,7 @@ export function HomeScreen({
           {SYMBOL.failed} {list.errors.length} runbook file(s) failed to load: {list.errors[0]}
         </Line>
       ) : null}
-      <Footer keys={[...homeKeys, ...HOME_TAIL]} />
+      <Footer keys={[...homeKeys.filter(([k]) => k !== KEYMAP.move.hint), ...HOME_TAIL]} />
     </Box>
   );
 }

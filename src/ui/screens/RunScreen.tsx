@@ -1,5 +1,5 @@
 import { Box } from 'ink';
-import React, { useState, useSyncExternalStore } from 'react';
+import React, { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { Footer, type KeyHint } from '../components/Footer';
 import { useScreenHelp, useScreenKeys, type Binding } from '../help';
 import { isUp } from '../keys';
@@ -21,9 +21,17 @@ export function RunScreen({ session, identity, onBack, onOpenLogs, onStop }: { s
   // Scrollback over the whole run's output (0: live), and `f` for a failure's whole error.
   const [scrollBack, setScrollBack] = useState(0);
   const [full, setFull] = useState(false);
-  const total = snapshot.state.output.length + snapshot.state.steps.length;
+  const [limit, setLimit] = useState(snapshot.state.output.length + snapshot.state.steps.length);
+  const total = limit;
   const page = Math.max(1, rows - 8);
   const scroll = (delta: number) => setScrollBack((n) => Math.max(0, Math.min(total, n + delta)));
+  // Scrolled back, the view stays on the lines being read while new output arrives below them.
+  const seen = useRef(snapshot.state.outputTotal);
+  useEffect(() => {
+    const grown = snapshot.state.outputTotal - seen.current;
+    seen.current = snapshot.state.outputTotal;
+    if (grown > 0) setScrollBack((n) => (n > 0 ? n + grown : 0));
+  }, [snapshot.state.outputTotal]);
   const cancellingNow = Boolean(snapshot.cancelling && !over);
   const bindings: Binding[] = [
     { id: 'choose', label: 'back to home', when: over, run: () => onBack() },
@@ -43,12 +51,12 @@ export function RunScreen({ session, identity, onBack, onOpenLogs, onStop }: { s
   useScreenHelp(`run ${snapshot.state.runbook}`, cancellingNow ? own : [...promptHints, ...ctrlC, ...own]);
   // The footer keeps to what an operator needs now (one row at 80 columns); `?` has the rest.
   const failed = Boolean(snapshot.state.error || snapshot.prompt?.request.kind === 'failure' || (over && snapshot.state.finished?.outcome !== 'completed'));
-  const shortIds = new Set(['choose', 'back', 'stop', 'logs', ...(failed ? ['full'] : [])]);
+  const shortIds = new Set([over ? 'choose' : 'back', 'stop', 'logs', ...(failed ? ['full'] : [])]);
   const short = bindings.filter((b) => b.when !== false && shortIds.has(b.id)).map((b) => own[bindings.filter((x) => x.when !== false).indexOf(b)]!);
   const keys: KeyHint[] = cancellingNow ? [['…', 'waiting for the engine to stop cleanly'], ...short] : [...promptHints, ...ctrlC, ...short, ...tail];
   return (
     <Box flexDirection="column">
-      <RunView snapshot={snapshot} identity={identity} preselect={session.spec.selectedRevision ?? session.spec.selectedBackup} scrollBack={scrollBack} full={full} onAnswer={(id, response) => session.answer(id, response)} />
+      <RunView snapshot={snapshot} identity={identity} preselect={session.spec.selectedRevision ?? session.spec.selectedBackup} scrollBack={Math.min(scrollBack, limit)} full={full} onScrollLimit={setLimit} onAnswer={(id, response) => session.answer(id, response)} />
       {snapshot.result?.debrief ? <DebriefPanel debrief={snapshot.result.debrief} /> : null}
       <Footer keys={keys} />
     </Box>

@@ -38,8 +38,8 @@ export function renderUi(node: ReactElement, size: TerminalSize = { columns: 100
   );
 }
 
-export function renderApp(services: Services, size: TerminalSize = { columns: 100, rows: 30 }, flushMs = 20): Rendered {
-  return render(<App services={services} theme={makeTheme({ NO_COLOR: '1' })} size={size} flushMs={flushMs} />);
+export function renderApp(services: Services, size: TerminalSize = { columns: 100, rows: 30 }, flushMs = 20, homePollMs?: number): Rendered {
+  return render(<App services={services} theme={makeTheme({ NO_COLOR: '1' })} size={size} flushMs={flushMs} homePollMs={homePollMs} />);
 }
 
 export const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));

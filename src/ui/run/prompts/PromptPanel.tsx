@@ -14,7 +14,7 @@ import { SkipReasonPrompt } from './SkipReasonPrompt';
 import { TypedConfirmationPrompt, typedRows } from './TypedConfirmationPrompt';
 
 /** The engine's open question, as the prompt for its kind. Keyed by question id: a new question starts fresh. */
-export function PromptPanel({ prompt, step, maxRows, preselect, full, onAnswer }: { prompt: PendingPrompt; step?: StepView; maxRows: number; preselect?: string; full?: boolean; onAnswer: (response: InputResponse) => void }) {
+export function PromptPanel({ prompt, step, maxRows, preselect, full, current, onAnswer }: { prompt: PendingPrompt; step?: StepView; maxRows: number; preselect?: string; full?: boolean; current?: string[]; onAnswer: (response: InputResponse) => void }) {
   const request = prompt.request;
   switch (request.kind) {
     case 'confirm':
@@ -28,7 +28,7 @@ export function PromptPanel({ prompt, step, maxRows, preselect, full, onAnswer }
     case 'skip-reason':
       return <SkipReasonPrompt key={prompt.id} request={request} onAnswer={onAnswer} />;
     case 'select-target':
-      return <SelectTargetPrompt key={prompt.id} request={request} preselect={preselect} maxRows={maxRows} onAnswer={onAnswer} />;
+      return <SelectTargetPrompt key={prompt.id} request={request} preselect={preselect} current={current} maxRows={maxRows} onAnswer={onAnswer} />;
     case 'logs-watch':
       return <LogsWatchPrompt key={prompt.id} request={request} onAnswer={onAnswer} />;
     case 'review':

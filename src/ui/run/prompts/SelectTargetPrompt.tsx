@@ -10,7 +10,7 @@ import { SYMBOL } from '../../theme';
 type Select = Extract<InputRequest, { kind: 'select-target' }>;
 
 /** Pick a revision or backup; opens on the one chosen elsewhere (History, Backups) if any. */
-export function SelectTargetPrompt({ request, preselect, maxRows, onAnswer }: { request: Select; preselect?: string; maxRows: number; onAnswer: (response: InputResponse) => void }) {
+export function SelectTargetPrompt({ request, preselect, current, maxRows, onAnswer }: { request: Select; preselect?: string; /** Where the database is (marked; a rollback target is below it). */ current?: string[]; maxRows: number; onAnswer: (response: InputResponse) => void }) {
   const theme = useTheme();
   const initial = preselect ? request.options.findIndex((o) => o.value === preselect || o.revision === preselect || o.value.endsWith(`/${preselect}`)) : -1;
   const [selected, setSelected] = useState(Math.max(0, initial));
@@ -26,6 +26,7 @@ export function SelectTargetPrompt({ request, preselect, maxRows, onAnswer }: { 
     <Box flexDirection="column">
       <Line bold>
         {request.prompt ? `Choose: ${request.prompt}` : 'Choose the target'}{initial >= 0 ? <Text color={theme.muted}> (preselected: {preselect})</Text> : null}
+        {current ? <Text color={theme.accent}> · the database is at {current.join('+') || 'base'}</Text> : null}
         <Text color={theme.muted}> — j/k move · enter choose · esc none</Text>
       </Line>
       {request.options.length === 0 ? <Line color={theme.warn}>no candidates</Line> : null}
@@ -36,6 +37,7 @@ export function SelectTargetPrompt({ request, preselect, maxRows, onAnswer }: { 
         render={(option, _index, isSelected) => (
           <Line inverse={isSelected}>
             {isSelected ? SYMBOL.pointer : ' '} {option.kind === 'backup' ? 'backup  ' : 'revision'} {option.label}
+            {option.revision && current?.includes(option.revision) ? <Text color={theme.accent}> ◀ {option.kind === 'backup' ? 'holds the revision the database is at' : 'the database is here'}</Text> : null}
           </Line>
         )}
       />
