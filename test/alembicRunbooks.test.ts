@@ -84,7 +84,7 @@ describe('the runbooks on an Alembic project', () => {
     expect(String(production.stdout)).toContain(`no verified backup from before this run holds ${BEFORE_HEAD} (the revision the database is at): none to offer`);
     expect(await rows()).toEqual([BEFORE_HEAD]);
     for (const marker of ['stop', 'deploy_previous', 'start']) expect(fs.existsSync(path.join(project.dir, `${marker}.done`)), marker).toBe(true);
-  });
+  }, 120_000);
 
   // test-migrations' chain-test step is `mutx-ops test`'s checks: through Alembic they take ~30-60 s
   // on this fixture, so they are covered by test/ciTest.test.ts, and the runbook by the SQL engine's tests.
