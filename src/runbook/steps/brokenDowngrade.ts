@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { listBackups, restoreBackup, type BackupRecord } from '../../core/backup';
+import { listBackups, type BackupRecord } from '../../core/backup';
 import { isMutxError, MutxError, oneLine } from '../../core/errors';
 import { planMigration } from '../../core/migrations/operations';
 import { readRehearsals, rehearsalStatus } from '../../core/rehearse/record';
-import { currentRows, info, planTypedConfirmed, requireFreshBackup, type StepContext, type StepOf, type StepOutcome } from './context';
+import { restoreForStep } from './restore';
+import { currentRows, info, requireFreshBackup, type StepContext, type StepOf, type StepOutcome } from './context';
 
 /**
  * A rollback whose downgrade is known not to work switches to the restore of the verified backup
@@ -148,19 +149,7 @@ export async function restoreInsteadOfDowngrade(step: StepOf<'migrate'>, c: Step
   }
   requireFreshBackup(c);
   info(c, `restoring ${name} instead of the downgrade of ${revisions} (known to fail)`);
-  const result = await restoreBackup(c.ctx, backup.file, {
-    safetyBackup: true,
-    confirm: c.ctx.target.protected
-      ? async ({ database, description }) => {
-          if (planTypedConfirmed(c)) return c.ctx.target.database;
-          const typed = await c.ask({ kind: 'typed-confirmation', prompt: `restore over ${database}: type the database name to go ahead`, expected: database, detail: [description] });
-          return typed.kind === 'typed-confirmation' ? typed.text : '';
-        }
-      : undefined,
-    onEvent: (event) => {
-      if (event.type === 'phase') info(c, event.message);
-    },
-  });
+  const result = await restoreForStep(c, backup.file);
   if (step.target === 'selected') {
     c.state.vars.selectedHeadsAfter = result.revisionsAfter;
     c.save();

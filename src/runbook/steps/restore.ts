@@ -42,7 +42,16 @@ async function runRestoreStep(step: StepOf<'restore'>, c: StepContext): Promise<
     return { skipped: why };
   }
   requireFreshBackup(c);
-  const result = await restoreBackup(c.ctx, spec, {
+  const result = await restoreForStep(c, spec);
+  return { summary: `restored ${result.file}; safety backup ${result.safetyBackup?.file ?? 'none'}; now at ${result.revisionsAfter.join(', ') || 'base'}` };
+}
+
+/**
+ * A restore as a step does it: a safety backup of the current state first, and on a protected
+ * target the typed database name (unless the run's typed plan confirmation already covered it).
+ */
+export function restoreForStep(c: StepContext, spec: string): ReturnType<typeof restoreBackup> {
+  return restoreBackup(c.ctx, spec, {
     safetyBackup: true,
     confirm: c.ctx.target.protected
       ? async ({ database, description }) => {
@@ -55,7 +64,6 @@ async function runRestoreStep(step: StepOf<'restore'>, c: StepContext): Promise<
       if (event.type === 'phase') info(c, event.message);
     },
   });
-  return { summary: `restored ${result.file}; safety backup ${result.safetyBackup?.file ?? 'none'}; now at ${result.revisionsAfter.join(', ') || 'base'}` };
 }
 
 export const restoreStep: StepHandler<'restore'> = {
