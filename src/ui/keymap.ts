@@ -50,7 +50,7 @@ export const KEYMAP = {
   space: { hint: 'space', label: 'pause/resume (logs) · tick (checklist) · next page (review)', where: 'logs, checklist, review', match: (input) => input === ' ' },
   yes: { hint: 'y', label: 'yes (answers the open question)', where: 'questions, dialogs', match: (input) => input === 'y' || input === 'Y' },
   no: { hint: 'n', label: 'no (answers the open question)', where: 'questions, dialogs', match: (input) => input === 'n' || input === 'N' },
-  choice: { hint: '1–9', label: 'the numbered choice (switch to runbook N, kind of revision)', where: 'failure menu, new revision', match: (input, key) => /^[1-9]$/.test(input) && plain(key) },
+  choice: { hint: '1–9', label: 'the numbered choice (wait for a blocker, switch to runbook N, kind of revision)', where: 'failure menu, new revision', match: (input, key) => /^[1-9]$/.test(input) && plain(key) },
 } as const satisfies Record<string, KeyAction>;
 
 export type ActionId = keyof typeof KEYMAP;
