@@ -411,11 +411,14 @@ export class AuditTrail {
       let head = true;
       if (options.create) {
         await moveLegacyTables(client, options.schema);
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${OWN_SCHEMA}`);
+        // One query, so one implicit transaction and one commit (a WAL flush each on a slow disk).
         await client.query(
-          `CREATE TABLE IF NOT EXISTS ${AUDIT_TABLE} (hash text PRIMARY KEY, seq bigint NOT NULL, ts timestamptz NOT NULL, action text NOT NULL, record jsonb NOT NULL, mirrored_at timestamptz NOT NULL DEFAULT now())`,
+          [
+            `CREATE SCHEMA IF NOT EXISTS ${OWN_SCHEMA}`,
+            `CREATE TABLE IF NOT EXISTS ${AUDIT_TABLE} (hash text PRIMARY KEY, seq bigint NOT NULL, ts timestamptz NOT NULL, action text NOT NULL, record jsonb NOT NULL, mirrored_at timestamptz NOT NULL DEFAULT now())`,
+            `CREATE TABLE IF NOT EXISTS ${AUDIT_HEAD_TABLE} (trail text PRIMARY KEY, seq bigint NOT NULL, hash text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
+          ].join(';\n'),
         );
-        await client.query(`CREATE TABLE IF NOT EXISTS ${AUDIT_HEAD_TABLE} (trail text PRIMARY KEY, seq bigint NOT NULL, hash text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
       } else {
         const exists = await client.query<{ own: boolean; legacy: boolean; head: boolean }>('SELECT to_regclass($1) IS NOT NULL AS own, to_regclass($2) IS NOT NULL AS legacy, to_regclass($3) IS NOT NULL AS head', [AUDIT_TABLE, legacyTable(options.schema, 'audit'), AUDIT_HEAD_TABLE]);
         const row = exists.rows[0]!;

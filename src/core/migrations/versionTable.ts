@@ -42,7 +42,8 @@ export async function ensureTables(client: pg.Client, names: VersionTableNames, 
   const moved = await moveLegacyTables(client, names.schema);
   if (options.create ?? true) {
     const exists = await client.query<{ version: boolean; ledger: boolean }>('SELECT to_regclass($1) IS NOT NULL AS version, to_regclass($2) IS NOT NULL AS ledger', [versionTableSql(names), LEDGER_TABLE]);
-    if (!exists.rows[0]!.version || !exists.rows[0]!.ledger) for (const statement of createTablesSql(names)) await client.query(statement);
+    // One query: one implicit transaction, one commit, one round trip.
+    if (!exists.rows[0]!.version || !exists.rows[0]!.ledger) await client.query(createTablesSql(names).join(';\n'));
   }
   return moved;
 }
