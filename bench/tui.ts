@@ -15,14 +15,9 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AuditTrail } from '../src/core/audit';
-import { loadProjectSettings } from '../src/core/config';
-import '../src/core/settingsSchema';
-import { parseTarget } from '../src/core/connection';
-import { migrate } from '../src/core/migrations/operations';
+import { migratedAppEnv } from './appProject';
 import { Pty, sleep, stripAnsi } from './pty';
 import { BIN, createTestDatabase, createTestProject, REPO_ROOT } from '../test/helpers/db';
 
@@ -78,12 +73,7 @@ export async function benchTui(opts: BenchTuiOptions = {}): Promise<{ rows: Benc
     fs.mkdirSync(path.join(project.dir, 'logs'));
     const logFile = path.join(project.dir, 'logs', 'app.log');
     fs.writeFileSync(logFile, '');
-    const settings = loadProjectSettings({ cwd: project.dir });
-    const operator = { name: 'bench', host: os.hostname() };
-    await migrate({ settings, operator, audit: new AuditTrail(settings.auditPath, operator), target: parseTarget({ url: db.url }) }, 'upgrade', 'head');
-    const env: NodeJS.ProcessEnv = { ...process.env, BENCH_DATABASE_URL: db.url, MUTX_OPERATOR: 'bench', MUTX_OPS_PREFS_DIR: path.join(project.dir, '.prefs'), TERM: 'xterm-256color' };
-    delete env.CI;
-    delete env.CONTINUOUS_INTEGRATION;
+    const env = await migratedAppEnv(project.dir, db.url);
 
     // 1. cold start, with the floor in the same run.
     const starts: number[] = [];
@@ -141,7 +131,7 @@ export async function benchTui(opts: BenchTuiOptions = {}): Promise<{ rows: Benc
     const errorsPeak = await follow();
     const sawErrors = stripAnsi(idle.output.slice(-20_000)).includes('ERROR line');
     rows.push({ operation: `peak RSS following a log at ${rate} lines/s for ${followSeconds} s (errors view, the default)`, value: errorsPeak, unit: 'MB', goal: '< 150 MB', pass: errorsPeak < 150 && sawErrors });
-    idle.write('a');
+    idle.write('m'); // the key map's "matching lines only / all lines"
     await idle.waitFor('showing all lines');
     const allPeak = await follow();
     const sawLines = stripAnsi(idle.output.slice(-20_000)).includes('INFO line');
@@ -157,8 +147,17 @@ export async function benchTui(opts: BenchTuiOptions = {}): Promise<{ rows: Benc
     };
     await rollback.waitFor('(head)');
     await rollback.waitFor('› ⚠ emergency-rollback');
-    key('\r'); // start it (emergencies are listed first, the cursor is on it)
-    await rollback.waitFor('confirm when done', 120_000); // identify, backup, downgrade -1, verify ran
+    key('\r'); // choose it (emergencies are listed first, the cursor is on it): its review, then its plan
+    await rollback.waitFor('Review what the rollback loses ·', 60_000);
+    // Enter reads the review to its end; the plan comes next (Enter alone never confirms a plan).
+    const reviewStarted = Date.now();
+    while (!stripAnsi(rollback.output).includes('Run this plan?')) {
+      if (Date.now() - reviewStarted > 60_000) throw new Error('the plan never showed after the review');
+      key('\r');
+      await sleep(350);
+    }
+    key('y'); // the plan, confirmed explicitly (not the sandbox, not protected)
+    await rollback.waitFor('confirm when done', 120_000); // backup, downgrade -1, verify ran
     key('\r'); // the closing manual step
     await rollback.waitFor('run completed', 60_000);
     key('q');

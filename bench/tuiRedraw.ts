@@ -12,14 +12,9 @@
  * Needs the build (npm run build) and PostgreSQL at MUTX_TEST_ADMIN_URL.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AuditTrail } from '../src/core/audit';
-import { loadProjectSettings } from '../src/core/config';
-import '../src/core/settingsSchema';
-import { parseTarget } from '../src/core/connection';
-import { migrate } from '../src/core/migrations/operations';
+import { migratedAppEnv } from './appProject';
 import { Pty, sleep, stripAnsi } from './pty';
 import { BIN as DEFAULT_BIN, createTestDatabase, createTestProject } from '../test/helpers/db';
 
@@ -66,12 +61,7 @@ export async function benchTuiRedraw(opts: { rounds?: number; seconds?: number; 
     fs.mkdirSync(path.join(project.dir, 'runbooks'));
     fs.writeFileSync(path.join(project.dir, 'runbooks', 'bench-redraw.yaml'), RUNBOOK);
     fs.writeFileSync(path.join(project.dir, 'runbooks', 'bench-silent.yaml'), RUNBOOK.replace('name: bench-redraw', 'name: bench-silent').replace(/ {2}- id: chatty[\s\S]*?text: Prints.\n/, ''));
-    const settings = loadProjectSettings({ cwd: project.dir });
-    const operator = { name: 'bench', host: os.hostname() };
-    await migrate({ settings, operator, audit: new AuditTrail(settings.auditPath, operator), target: parseTarget({ url: db.url }) }, 'upgrade', 'head');
-    const env: NodeJS.ProcessEnv = { ...process.env, BENCH_DATABASE_URL: db.url, MUTX_OPERATOR: 'bench', MUTX_OPS_PREFS_DIR: path.join(project.dir, '.prefs'), TERM: 'xterm-256color' };
-    delete env.CI;
-    delete env.CONTINUOUS_INTEGRATION;
+    const env = await migratedAppEnv(project.dir, db.url);
 
     const floors: number[] = [];
     const firsts: number[] = [];
