@@ -152,13 +152,18 @@ export function parseTarget(input: TargetInput): Target {
 }
 
 /** The same target, pointing at another database on the same server (scratch restores, createdb). */
-/** The target as a libpq URL with its password (for a child that needs the URL itself, on stdin; never argv or screen). */
-export function targetUrl(target: Target): string {
-  const credentials = `${encodeURIComponent(target.user)}${target.password ? `:${encodeURIComponent(target.password)}` : ''}`;
+/**
+ * The target as a libpq URL. With its password and sslmode for a child that needs the URL itself
+ * (on stdin; never argv or screen); without both for env.py, which gets them as PGPASSWORD and
+ * PGSSLMODE like pg_dump, so an env.py that logs its URL logs no secret.
+ */
+export function targetUrl(target: Target, options: { secret: boolean } = { secret: true }): string {
+  const credentials = `${encodeURIComponent(target.user)}${options.secret && target.password ? `:${encodeURIComponent(target.password)}` : ''}`;
   const database = encodeURIComponent(target.database);
-  if (target.host.startsWith('/')) return `postgresql://${credentials}@/${database}?host=${encodeURIComponent(target.host)}&port=${target.port}&sslmode=${target.sslMode}`;
+  const sslMode = options.secret ? `sslmode=${target.sslMode}` : '';
+  if (target.host.startsWith('/')) return `postgresql://${credentials}@/${database}?host=${encodeURIComponent(target.host)}&port=${target.port}${sslMode ? `&${sslMode}` : ''}`;
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `postgresql://${credentials}@${host}:${target.port}/${database}?sslmode=${target.sslMode}`;
+  return `postgresql://${credentials}@${host}:${target.port}/${database}${sslMode ? `?${sslMode}` : ''}`;
 }
 
 export function withDatabase(target: Target, database: string): Target {

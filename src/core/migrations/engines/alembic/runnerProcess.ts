@@ -4,7 +4,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ProjectSettings } from '../../../config';
-import { redactSecrets, type Target } from '../../../connection';
+import { redactSecrets, targetUrl, type Target } from '../../../connection';
 import { MutxError } from '../../../errors';
 import { applicationName, type Operator } from '../../../identity';
 import type { AlembicProject } from './project';
@@ -80,18 +80,6 @@ export function runnerScript(): string {
   throw new MutxError('internal', `the Alembic runner is missing next to ${here}`, { hint: 'reinstall mutx-ops (npm ci && npm run build)' });
 }
 
-/**
- * The URL env.py reads from DATABASE_URL (and `-x url=`): the target without its password, which
- * travels as PGPASSWORD like for pg_dump, so an env.py that logs its URL logs no secret.
- */
-export function childDatabaseUrl(target: Target): string {
-  const user = encodeURIComponent(target.user);
-  const database = encodeURIComponent(target.database);
-  if (target.host.startsWith('/')) return `postgresql://${user}@/${database}?host=${encodeURIComponent(target.host)}&port=${target.port}`;
-  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `postgresql://${user}@${host}:${target.port}/${database}`;
-}
-
 function childEnvironment(env: RunnerEnvironment): Record<string, string | undefined> {
   const vars: Record<string, string | undefined> = {
     MUTX_ALEMBIC_CONFIG: env.project.iniPath,
@@ -102,7 +90,8 @@ function childEnvironment(env: RunnerEnvironment): Record<string, string | undef
     PYTHONUNBUFFERED: '1',
   };
   if (env.target) {
-    const url = childDatabaseUrl(env.target);
+    // The URL env.py reads from DATABASE_URL (and `-x url=`): no password, no sslmode in it.
+    const url = targetUrl(env.target, { secret: false });
     const userOptions = process.env.PGOPTIONS ? `${process.env.PGOPTIONS} ` : '';
     Object.assign(vars, {
       DATABASE_URL: url,
